@@ -1,0 +1,3 @@
+from jvpcli.cli.commands import main
+
+main()

@@ -1,0 +1,136 @@
+"""The Python API: ``jvp`` mirrors ``torch.autograd.functional.jvp`` on numpy arrays."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from jvpcli.compiler import Graph, Kernel, compile_jvp
+from jvpcli.errors import ShapeError, StrictError, UsageError
+from jvpcli.evaluate import evaluate, label
+from jvpcli.lang.parse import Program, parse
+
+ArrayLike = Any
+Arrays = ArrayLike | Sequence[ArrayLike] | Mapping[str, ArrayLike]
+
+
+@dataclass(frozen=True)
+class JvpResult:
+    """``output`` and ``jvp`` as torch returns them: an array, or a tuple for a tuple output."""
+
+    output: np.ndarray | tuple[np.ndarray, ...]
+    jvp: np.ndarray | tuple[np.ndarray, ...]
+    inputs: tuple[str, ...]
+    graph: Graph | None = None
+
+    def __iter__(self):  # ``out, jvp = jvpcli.jvp(...)`` like torch
+        return iter((self.output, self.jvp))
+
+
+def jvp(
+    func: str | Program,
+    inputs: Arrays,
+    v: Arrays | None = None,
+    *,
+    constants: Mapping[str, ArrayLike] | None = None,
+    create_graph: bool = False,
+    strict: bool = False,
+    dtype: Any = None,
+) -> JvpResult:
+    """Output and Jacobian-vector product of FUNC at ``inputs`` along ``v``.
+
+    ``inputs`` and ``v`` are one array, a sequence in input order, or a mapping by name.
+
+    >>> out, t = jvp("lambda x, y: 2*x + 3*y", ([0.1, 0.2], [0.3, 0.4]), ([1.0, 1.0], [1.0, 1.0]))
+    >>> t
+    array([5., 5.])
+    """
+    program = func if isinstance(func, Program) else parse(func)
+    constants = dict(constants or {})
+    bound = frozenset(inputs) if isinstance(inputs, Mapping) else frozenset()
+    names = program.input_names(bound, frozenset(constants))
+    xs = _bind(names, inputs, "input")
+    ts = _bind(names, v, "tangent") if v is not None else None
+    return jvp_bound(program, xs, ts, constants, create_graph=create_graph, strict=strict, dtype=dtype)
+
+
+def jvp_bound(
+    program: Program,
+    inputs: Mapping[str, ArrayLike],
+    v: Mapping[str, ArrayLike] | None,
+    constants: Mapping[str, ArrayLike],
+    *,
+    create_graph: bool = False,
+    strict: bool = False,
+    dtype: Any = None,
+) -> JvpResult:
+    """``jvp`` once every input, tangent and constant is bound to its name (in input order)."""
+    xs = {n: as_input(a, n, dtype) for n, a in inputs.items()}
+    cs = {n: as_input(a, n, dtype) for n, a in constants.items()}
+    ts = default_tangents(xs) if v is None else {n: _tangent(xs[n], as_input(t, n, dtype), n) for n, t in v.items()}
+    kernel = compile_jvp(
+        program,
+        [(n, np.iscomplexobj(a)) for n, a in xs.items()],
+        [(n, np.iscomplexobj(a)) for n, a in cs.items()],
+        create_graph,
+    )
+    if strict:
+        check_strict(kernel)
+    outputs, jvps = evaluate(kernel, list(xs.values()), list(ts.values()), list(cs.values()))
+    pick = tuple if kernel.is_tuple else (lambda items: items[0])
+    return JvpResult(pick(outputs), pick(jvps), kernel.inputs, kernel.graph)
+
+
+def as_input(value: ArrayLike, name: str, dtype: Any = None) -> np.ndarray:
+    """A numeric array; integers and booleans become float64, like torch's promotion."""
+    a = np.asarray(value)
+    if a.dtype.kind not in "biufc":
+        raise UsageError(f"'{name}' has dtype {a.dtype}; jvpcli needs numbers")
+    if dtype is not None:
+        return a.astype(dtype, copy=False)
+    return a.astype(np.float64) if a.dtype.kind in "biu" else a
+
+
+def default_tangents(inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """torch's rule: v may be omitted only for a single input with a single element."""
+    if len(inputs) == 1:
+        ((name, x),) = inputs.items()
+        if x.size == 1:
+            return {name: np.ones_like(x)}
+    shapes = ", ".join(f"{n} {x.shape}" for n, x in inputs.items())
+    raise UsageError(f"v is required unless FUNC has one input with one element (inputs: {shapes}); give -v")
+
+
+def _tangent(x: np.ndarray, t: np.ndarray, name: str) -> np.ndarray:
+    if t.shape != x.shape:
+        raise ShapeError(f"tangent for input '{name}' has shape {t.shape}, but '{name}' has shape {x.shape}")
+    if np.iscomplexobj(t) and not np.iscomplexobj(x):
+        raise ShapeError(f"tangent for input '{name}' is complex, but '{name}' is real")
+    return t.astype(x.dtype, copy=False)
+
+
+def check_strict(kernel: Kernel) -> None:
+    if kernel.unused_inputs:
+        raise StrictError(f"strict: no output depends on input '{kernel.unused_inputs[0]}'")
+    if kernel.constant_outputs:
+        name = label("output", kernel.constant_outputs[0], kernel.is_tuple)
+        raise StrictError(f"strict: {name} does not depend on any input")
+
+
+def _bind(names: Sequence[str], values: Arrays, what: str) -> dict[str, Any]:
+    if isinstance(values, Mapping):
+        unknown = set(values) - set(names)
+        if unknown:
+            raise UsageError(f"unknown {what} name '{sorted(unknown)[0]}'; the inputs are {', '.join(names)}")
+        missing = [n for n in names if n not in values]
+        if missing:
+            raise UsageError(f"no {what} for '{missing[0]}'")
+        return {n: values[n] for n in names}
+    # a tuple is always one value per input (as in torch); a list is one array for one input
+    seq = values if isinstance(values, tuple) or (len(names) != 1 and isinstance(values, list)) else (values,)
+    if len(seq) != len(names):
+        raise UsageError(f"FUNC has {len(names)} input(s) ({', '.join(names)}) but {len(seq)} {what}(s) were given")
+    return dict(zip(names, seq))

@@ -1,0 +1,90 @@
+"""Results -> bytes: JSON (RFC 8259, no bare NaN), .npy records, .npz archives; atomic files."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from typing import Any, BinaryIO
+
+import numpy as np
+
+FORMATS = ("table", "json", "npy", "npz")
+EXTENSIONS = {".json": "json", ".npy": "npy", ".npz": "npz"}
+
+
+def _number(x: Any) -> Any:
+    if isinstance(x, complex):
+        return [_number(x.real), _number(x.imag)]
+    if isinstance(x, float) and not math.isfinite(x):
+        return "NaN" if math.isnan(x) else ("Infinity" if x > 0 else "-Infinity")
+    return x
+
+
+def _nested(x: Any) -> Any:
+    return [_nested(e) for e in x] if isinstance(x, list) else _number(x)
+
+
+def json_array(a: np.ndarray) -> dict[str, Any]:
+    return {"shape": list(a.shape), "dtype": a.dtype.name, "data": _nested(a.tolist())}
+
+
+def to_json(groups: dict[str, Sequence[np.ndarray]], is_tuple: bool, graph: dict[str, Sequence[str]] | None) -> bytes:
+    doc: dict[str, Any] = {}
+    for key, arrays in groups.items():
+        items = [json_array(a) for a in arrays]
+        doc[key] = items if is_tuple else items[0]
+    if graph is not None:
+        doc["graph"] = {k: list(v) if is_tuple else v[0] for k, v in graph.items() if k in groups}
+    return (json.dumps(doc, allow_nan=False) + "\n").encode()
+
+
+def to_npz(groups: dict[str, Sequence[np.ndarray]], is_tuple: bool) -> bytes:
+    named = {(f"{key}_{i}" if is_tuple else key): a for key, arrays in groups.items() for i, a in enumerate(arrays)}
+    buf = io.BytesIO()
+    np.savez(buf, **named)
+    return buf.getvalue()
+
+
+def to_npy(groups: dict[str, Sequence[np.ndarray]]) -> bytes:
+    buf = io.BytesIO()
+    for arrays in groups.values():
+        for a in arrays:
+            np.save(buf, a, allow_pickle=False)
+    return buf.getvalue()
+
+
+def encode(
+    fmt: str, groups: dict[str, Sequence[np.ndarray]], is_tuple: bool, graph: dict[str, Sequence[str]] | None = None
+) -> bytes:
+    if fmt == "json":
+        return to_json(groups, is_tuple, graph)
+    if fmt == "npz":
+        return to_npz(groups, is_tuple)
+    return to_npy(groups)
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """The file appears whole or not at all: a temporary beside it, then a rename."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".jvpcli-", dir=folder)
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        os.fchmod(fd, 0o666 & ~umask)
+        with os.fdopen(fd, "wb") as fp:
+            fp.write(data)
+            fp.flush()
+            os.fsync(fp.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def write_stream(stream: BinaryIO, data: bytes) -> None:
+    stream.write(data)
+    stream.flush()

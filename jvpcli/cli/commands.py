@@ -1,0 +1,147 @@
+"""The terminal: click commands, kept thin. Errors become one message and an exit status here."""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from typing import Any
+
+import click
+
+from jvpcli import __version__
+from jvpcli.errors import JvpcliError, UsageError
+
+JVP_EXAMPLES = """\b
+Examples:
+  jvpcli jvp 'x.exp().sum(dim=1)' x=samples/x44.npy -v ones
+  jvpcli jvp 'lambda x, y: 2*x + 3*y' '[0.1, 0.2]' '[0.3, 0.4]' -v ones -v ones
+  jvpcli jvp @samples/mlp.py x=samples/x.npy W=samples/W.npy b=samples/b.npy -v rand -v rand -v rand
+  python make.py | jvpcli jvp 'tanh(x) @ A' - -c A=A.npy -v - --format npy --only jvp
+"""
+DTYPES = ("float32", "float64", "complex64", "complex128")
+
+
+class CliError(click.ClickException):
+    """A domain error on its way out: one message on stderr, the documented exit status."""
+
+    def __init__(self, error: JvpcliError) -> None:
+        super().__init__(error.render())
+        self.exit_code = error.exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"jvpcli: error: {self.message}", err=True)
+
+
+class Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    return super().invoke(ctx)
+                finally:
+                    for w in caught:
+                        click.echo(f"jvpcli: warning: {w.message}", err=True)
+        except JvpcliError as exc:
+            if ctx.params.get("traceback"):
+                raise
+            raise CliError(exc) from None
+
+
+@click.group(cls=Group, epilog=JVP_EXAMPLES)
+@click.version_option(__version__, prog_name="jvpcli")
+@click.option("--traceback", is_flag=True, help="Show Python's traceback for errors (for bug reports).")
+def cli(traceback: bool) -> None:
+    """Jacobian-vector products of a function given as text, like torch.autograd.functional.jvp.
+
+    FUNC is differentiated symbolically (sympy) and evaluated with numpy.
+    """
+
+
+@cli.command(epilog=JVP_EXAMPLES)
+@click.argument("func")
+@click.argument("sources", nargs=-1)
+@click.option("-i", "--input", "named", multiple=True, metavar="NAME=SOURCE", help="Bind an input by name.")
+@click.option(
+    "-v",
+    "tangents",
+    multiple=True,
+    metavar="[NAME=]SOURCE",
+    help="A tangent, by name or in input order; repeat for each input.",
+)
+@click.option(
+    "-c",
+    "--constant",
+    "constants",
+    multiple=True,
+    metavar="NAME=SOURCE",
+    help="A constant: used by FUNC, never differentiated.",
+)
+@click.option("--strict", is_flag=True, help="Fail if an input or output takes no part in the derivative.")
+@click.option("--create-graph", is_flag=True, help="Also report the symbolic output and jvp, in FUNC's language.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "npy", "npz"]),
+    default=None,
+    help="Output format (default: table, or from -o's extension).",
+)
+@click.option("--only", type=click.Choice(["output", "jvp"]), default=None, help="Report only these arrays.")
+@click.option(
+    "-o",
+    "out_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write to a file (.json, .npy, .npz) instead of stdout, atomically.",
+)
+@click.option("--dtype", type=click.Choice(DTYPES), default=None, help="Cast every input, tangent and constant.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of rand/randn SOURCEs.")
+def jvp(
+    func: str,
+    sources: tuple[str, ...],
+    named: tuple[str, ...],
+    tangents: tuple[str, ...],
+    constants: tuple[str, ...],
+    strict: bool,
+    create_graph: bool,
+    fmt: str | None,
+    only: str | None,
+    out_path: str | None,
+    dtype: str | None,
+    seed: int,
+) -> None:
+    """Output and Jacobian-vector product of FUNC at the inputs, along v.
+
+    FUNC is an expression ('2*x + 3*y'), a lambda, or a def; '@PATH' reads it from a
+    file. A SOURCE is a .npy/.npz/.csv/.tsv/.txt file, '-' (a .npy array on stdin), a
+    literal ('[1, 2]') or a generator ('ones(3)', 'rand(4,4)'); NAME=SOURCE binds by name.
+    """
+    from jvpcli.cli.output import emit
+    from jvpcli.cli.run import run_jvp
+
+    fmt = _format(fmt, out_path)
+    result = run_jvp(
+        func, sources, named, tangents, constants, strict=strict, create_graph=create_graph, dtype=dtype, seed=seed
+    )
+    emit(result, fmt, only, out_path)
+
+
+def _format(fmt: str | None, out_path: str | None) -> str:
+    from jvpcli.arrays.sinks import EXTENSIONS
+
+    if out_path is None:
+        chosen = fmt or "table"
+        if chosen in ("npy", "npz") and sys.stdout.isatty():
+            raise UsageError(f"refusing to write binary {chosen} data to a terminal: redirect stdout or use -o PATH")
+        return chosen
+    ext = os.path.splitext(out_path)[1].lower()
+    if ext not in EXTENSIONS:
+        raise UsageError(f"-o {out_path}: the extension must be one of {', '.join(EXTENSIONS)}")
+    if fmt is not None and fmt != EXTENSIONS[ext]:
+        raise UsageError(f"--format {fmt} does not match -o {out_path}")
+    return EXTENSIONS[ext]
+
+
+def main() -> None:
+    cli(prog_name="jvpcli")

@@ -1,0 +1,38 @@
+"""A result -> stdout or an atomic file, in the chosen format."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from jvpcli.api import JvpResult
+from jvpcli.arrays import sinks
+from jvpcli.errors import UsageError
+
+
+def groups_of(result: JvpResult, only: str | None) -> tuple[dict, bool]:
+    is_tuple = isinstance(result.output, tuple)
+    arrays = {"output": result.output, "jvp": result.jvp}
+    arrays = {k: (list(v) if is_tuple else [v]) for k, v in arrays.items() if only in (None, k)}
+    return arrays, is_tuple
+
+
+def emit(result: JvpResult, fmt: str, only: str | None, out_path: str | None) -> None:
+    groups, is_tuple = groups_of(result, only)
+    graph = None
+    if result.graph is not None:
+        graph = {"output": result.graph.output, "jvp": result.graph.jvp}
+    if fmt == "table":
+        from jvpcli.cli.render import print_tables
+
+        print_tables(sys.stdout, groups, is_tuple, graph, sys.stdout.isatty())
+        return
+    count = sum(len(v) for v in groups.values())
+    if fmt == "npy" and out_path is not None and count != 1:
+        raise UsageError(f"-o {out_path} holds one array, but there are {count}: use --only output|jvp or a .npz file")
+    data = sinks.encode(fmt, groups, is_tuple, graph)
+    if out_path is not None:
+        sinks.write_atomic(out_path, data)
+    else:
+        sinks.write_stream(click.get_binary_stream("stdout"), data)

@@ -1,0 +1,69 @@
+"""Domain errors: the library raises these, the CLI turns them into one line and an exit status."""
+
+from __future__ import annotations
+
+USAGE = 2
+COMPUTE = 1
+
+
+class JvpcliError(Exception):
+    """Base of every expected failure; ``exit_code`` is the documented exit status."""
+
+    exit_code = COMPUTE
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def render(self) -> str:
+        return self.message
+
+
+class ParseError(JvpcliError):
+    """FUNC text that is not valid or not allowed; keeps the text so a caret can point at it."""
+
+    exit_code = USAGE
+
+    def __init__(self, message: str, text: str = "", lineno: int = 0, col: int = 0) -> None:
+        super().__init__(message)
+        self.text, self.lineno, self.col = text, lineno, col
+
+    def render(self) -> str:
+        lines = self.text.splitlines()
+        if not (self.lineno and 0 < self.lineno <= len(lines)):
+            return self.message
+        line, col = lines[self.lineno - 1], self.col
+        if len(line) > 80:  # a window around the column, so the caret stays on screen
+            start = max(0, min(col - 40, len(line) - 80))
+            line, col = line[start : start + 80], col - start
+        return f"{self.message}\n  {line}\n  {' ' * col}^"
+
+
+class UsageError(JvpcliError):
+    """The command line does not fit the function (missing input, unknown name, bad option)."""
+
+    exit_code = USAGE
+
+
+class SourceError(JvpcliError):
+    """A SOURCE that cannot be read: missing file, bad format, pickled data, empty stdin."""
+
+    exit_code = USAGE
+
+
+class MissingDependencyError(JvpcliError):
+    """An optional package is needed for what was asked."""
+
+    exit_code = USAGE
+
+
+class ShapeError(JvpcliError):
+    """Arrays whose shapes do not fit (a tangent unlike its input, a broadcast that fails)."""
+
+
+class StrictError(JvpcliError):
+    """``strict=True`` and an input or output takes no part in the derivative."""
+
+
+class ComputeError(JvpcliError):
+    """numpy refused to evaluate the kernel (singular matrix, bad index, ...)."""

@@ -1,0 +1,64 @@
+"""Kernel + arrays -> output and jvp arrays, with torch's dtype and shape at the boundary."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+
+from jvpcli.compiler import Kernel
+from jvpcli.errors import ComputeError, ShapeError
+from jvpcli.kernels import codegen
+
+
+class NonFiniteWarning(RuntimeWarning):
+    """A result holds NaN or infinity (``log(0)``): reported, not an error."""
+
+
+def evaluate(
+    kernel: Kernel, inputs: Sequence[np.ndarray], tangents: Sequence[np.ndarray], constants: Sequence[np.ndarray] = ()
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    fn = codegen.load(kernel.source)
+    single = np.result_type(*inputs, *constants).char in "efF"
+    with np.errstate(all="ignore"):
+        try:
+            outs, jvps = fn(*inputs, *tangents, *constants)
+        except np.linalg.LinAlgError as exc:
+            raise ComputeError(f"linear algebra failed: {exc}") from None
+        except (ValueError, IndexError, TypeError) as exc:
+            raise ShapeError(f"FUNC cannot be evaluated on arrays of these shapes: {exc}") from None
+    outputs = [_finish(o, single) for o in outs]
+    results = [_finish(j, single, like=o) for j, o in zip(jvps, outputs)]
+    for kind, arrays in (("output", outputs), ("jvp", results)):
+        for i, a in enumerate(arrays):
+            bad = a.size - int(np.count_nonzero(np.isfinite(a)))
+            if bad:
+                warnings.warn(
+                    f"{label(kind, i, kernel.is_tuple)} has {bad} non-finite value(s) (NaN or infinity)",
+                    NonFiniteWarning,
+                    stacklevel=2,
+                )
+    return outputs, results
+
+
+def label(kind: str, index: int, is_tuple: bool) -> str:
+    """How messages and tables name an output: ``output``, or ``output 1`` of a tuple."""
+    return f"{kind} {index}" if is_tuple else kind
+
+
+def _finish(value: object, single: bool, like: np.ndarray | None = None) -> np.ndarray:
+    """An owned array of the inputs' precision; a jvp takes its output's shape and kind."""
+    a = np.asarray(value)
+    is_complex = np.iscomplexobj(a) if like is None else np.iscomplexobj(like)
+    if like is not None:
+        a = np.real(a) if not is_complex else a
+        a = np.broadcast_to(a, like.shape)
+    dtype = {
+        (False, True): np.float32,
+        (False, False): np.float64,
+        (True, True): np.complex64,
+        (True, False): np.complex128,
+    }[(is_complex, single)]
+    out = a.astype(dtype, copy=False)
+    return out if out.flags.writeable and out.flags.owndata else out.copy()

@@ -1,0 +1,68 @@
+"""numpy helpers the generated kernels call (as ``_rt.NAME``): stable forms numpy lacks."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.array_utils import normalize_axis_tuple
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-x)) without overflow for large |x|."""
+    z = np.exp(-np.abs(x))
+    return np.where(np.real(x) >= 0, 1 / (1 + z), z / (1 + z))
+
+
+def softplus(x: np.ndarray) -> np.ndarray:
+    return np.logaddexp(0, x)
+
+
+def relu(x: np.ndarray) -> np.ndarray:
+    return np.where(x > 0, x, 0 * x)
+
+
+def _keepdims_max(x: np.ndarray, axis: int | tuple | None) -> np.ndarray:
+    m = np.amax(np.real(x), axis=axis, keepdims=True)
+    return np.where(np.isfinite(m), m, 0)
+
+
+def logsumexp(x: np.ndarray, axis: int | tuple | None = None, keepdims: bool = False) -> np.ndarray:
+    m = _keepdims_max(x, axis)
+    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def softmax(x: np.ndarray, axis: int | tuple | None = -1) -> np.ndarray:
+    z = np.exp(x - _keepdims_max(x, axis))
+    return z / np.sum(z, axis=axis, keepdims=True)
+
+
+def log_softmax(x: np.ndarray, axis: int | tuple | None = -1) -> np.ndarray:
+    return x - logsumexp(x, axis=axis, keepdims=True)
+
+
+def _axes(x: np.ndarray, axis: int | tuple | None) -> tuple[int, ...]:
+    if axis is None:
+        return tuple(range(x.ndim))
+    return tuple(normalize_axis_tuple(axis, x.ndim))
+
+
+def size(x: np.ndarray, axis: int | tuple | None = None) -> int:
+    """How many elements a reduction over ``axis`` combines."""
+    return int(np.prod([np.shape(x)[a] for a in _axes(np.asarray(x), axis)], dtype=np.int64))
+
+
+def prod_except(x: np.ndarray, axis: int | tuple | None = None) -> np.ndarray:
+    """For each element, the product of the others along ``axis``; exact where x has zeros."""
+    x = np.asarray(x)
+    axes = _axes(x, axis)
+    moved = np.moveaxis(x, axes, range(x.ndim - len(axes), x.ndim))
+    flat = moved.reshape((*moved.shape[: x.ndim - len(axes)], -1))
+    ones = np.ones_like(flat[..., :1])
+    before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    after = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    return np.moveaxis((before * after).reshape(moved.shape), range(x.ndim - len(axes), x.ndim), axes)
+
+
+def broadcast_like(value: np.ndarray, *likes: np.ndarray) -> np.ndarray:
+    shape = np.broadcast_shapes(np.shape(value), *(np.shape(a) for a in likes))
+    return np.broadcast_to(value, shape)

@@ -1,0 +1,337 @@
+"""The names FUNC may call: numpy's and torch's spellings of each operation.
+
+Each entry is a plain Python function over sympy expressions (arrays) and Python
+values (axes, shapes), so ``inspect.signature`` binds the user's arguments and reports
+a bad call in Python's own words. ``dim``/``keepdim`` and other torch keywords are
+renamed to numpy's before binding.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sympy as sp
+from sympy.codegen.cfunctions import exp2, expm1, hypot, log1p, log2, log10
+
+from jvpcli.symbolic import ops as o
+
+MAX_INT_BITS = 64
+MAX_POWER_BITS = 4096
+KEYWORD_ALIASES = {
+    "dim": "axis",
+    "dims": "axis",
+    "keepdim": "keepdims",
+    "correction": "ddof",
+    "min": "lo",
+    "max": "hi",
+    "a_min": "lo",
+    "a_max": "hi",
+    "input": "x",
+    "other": "y",
+    "exponent": "y",
+    "x1": "x",
+    "x2": "y",
+    "p": "ord",
+    "condition": "cond",
+}
+
+
+class ArgError(Exception):
+    """A bad argument to a FUNC function; the builder adds the caret."""
+
+
+@dataclass(frozen=True)
+class Builtin:
+    name: str
+    fn: Callable[..., Any]
+    elementwise: bool
+    method: bool
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs = {KEYWORD_ALIASES.get(k, k): v for k, v in kwargs.items()}
+        try:
+            bound = inspect.signature(self.fn).bind(*args, **kwargs)
+        except TypeError as exc:
+            raise ArgError(f"{self.name}(): {exc}") from None
+        return self.fn(*bound.args, **bound.kwargs)
+
+
+FUNCTIONS: dict[str, Builtin] = {}
+
+
+def register(names: str, elementwise: bool = False, method: bool = True) -> Callable:
+    def deco(fn: Callable) -> Callable:
+        for name in names.split():
+            FUNCTIONS[name] = Builtin(name, fn, elementwise, method)
+        return fn
+
+    return deco
+
+
+# ---- argument checks ---------------------------------------------------------------
+def array(value: Any, what: str = "argument") -> sp.Expr:
+    if isinstance(value, sp.Expr):
+        return value
+    raise ArgError(f"{what} must be an array or a number, not {_kind(value)}")
+
+
+def integer(value: Any, what: str = "argument") -> int:
+    if isinstance(value, sp.Integer) or (isinstance(value, int) and not isinstance(value, bool)):
+        return int(value)
+    raise ArgError(f"{what} must be an integer, not {_kind(value)}")
+
+
+def axis_arg(value: Any) -> int | tuple[int, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        return tuple(integer(v, "axis") for v in value)
+    return integer(value, "axis")
+
+
+def shape_arg(values: tuple) -> tuple[int, ...]:
+    if len(values) == 1 and isinstance(values[0], tuple):
+        values = values[0]
+    return tuple(integer(v, "a shape entry") for v in values)
+
+
+def flag(value: Any, what: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise ArgError(f"{what} must be True or False, not {_kind(value)}")
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, sp.Expr):
+        return "an array"
+    return {tuple: "a tuple", str: "a string", bool: "a boolean", type(None): "None"}.get(type(value), repr(value))
+
+
+def power(base: Any, expo: Any) -> sp.Expr:
+    """``base ** expo``, refusing constant powers too large to compute."""
+    base, expo = array(base), array(expo)
+    if base.is_Number and expo.is_Number and base not in (0, 1, -1) and expo.is_real:
+        bits = abs(float(expo)) * max(abs(math.log2(abs(complex(base)))), 1.0)
+        if bits > MAX_POWER_BITS:
+            raise ArgError(f"the constant {base}**{expo} is too large to compute")
+    return base**expo
+
+
+def literal_int(value: int) -> sp.Integer:
+    if value.bit_length() > MAX_INT_BITS:
+        raise ArgError(f"integer literal with {value.bit_length()} bits; the limit is {MAX_INT_BITS}")
+    return sp.Integer(value)
+
+
+# ---- elementwise -----------------------------------------------------------------
+def _unary(names: str, fn: Callable[[sp.Expr], sp.Expr]) -> None:
+    register(names, elementwise=True)(lambda x: fn(array(x)))
+
+
+for _names, _fn in {
+    "exp": sp.exp,
+    "exp2": exp2,
+    "expm1": expm1,
+    "log": sp.log,
+    "log2": log2,
+    "log10": log10,
+    "log1p": log1p,
+    "sqrt": sp.sqrt,
+    "rsqrt": lambda x: 1 / sp.sqrt(x),
+    "cbrt": o.ArrayCbrt.make,
+    "square": lambda x: x**2,
+    "reciprocal": lambda x: 1 / x,
+    "negative neg": lambda x: -x,
+    "sin": sp.sin,
+    "cos": sp.cos,
+    "tan": sp.tan,
+    "arcsin asin": sp.asin,
+    "arccos acos": sp.acos,
+    "arctan atan": sp.atan,
+    "sinh": sp.sinh,
+    "cosh": sp.cosh,
+    "tanh": sp.tanh,
+    "arcsinh asinh": sp.asinh,
+    "arccosh acosh": sp.acosh,
+    "arctanh atanh": sp.atanh,
+    "sigmoid expit": o.ArraySigmoid.make,
+    "softplus": o.ArraySoftplus.make,
+    "relu": o.ArrayRelu.make,
+    "silu": lambda x: x * o.ArraySigmoid.make(x),
+    "logsigmoid": lambda x: -o.ArraySoftplus.make(-x),
+    "erf": sp.erf,
+    "erfc": sp.erfc,
+    "lgamma gammaln": sp.loggamma,
+    "digamma psi": lambda x: sp.polygamma(0, x),
+    "abs absolute": sp.Abs,
+    "sign": sp.sign,
+    "floor": sp.floor,
+    "ceil": sp.ceiling,
+    "round": o.ArrayRound.make,
+    "real": sp.re,
+    "imag": sp.im,
+    "conj conjugate": sp.conjugate,
+    "angle": sp.arg,
+}.items():
+    _unary(_names, _fn)
+
+
+@register("gelu", elementwise=True)
+def _gelu(x: Any, approximate: str = "none") -> sp.Expr:
+    x = array(x)
+    if approximate == "tanh":
+        return x * (1 + sp.tanh(sp.sqrt(2 / sp.pi) * (x + sp.Float(0.044715) * x**3))) / 2
+    if approximate != "none":
+        raise ArgError("gelu(): approximate must be 'none' or 'tanh'")
+    return x * (1 + sp.erf(x / sp.sqrt(2))) / 2
+
+
+register("pow power", elementwise=True)(power)
+register("arctan2 atan2", elementwise=True)(lambda x, y: sp.atan2(array(x), array(y)))
+register("hypot", elementwise=True)(lambda x, y: hypot(array(x), array(y)))
+register("maximum", elementwise=True)(lambda x, y: o.ArrayMaximum.make(array(x), array(y)))
+register("minimum", elementwise=True)(lambda x, y: o.ArrayMinimum.make(array(x), array(y)))
+register("polygamma", elementwise=True)(lambda n, x: sp.polygamma(integer(n, "n"), array(x)))
+register("zeros_like", elementwise=True)(lambda x: o.ArrayLike.make(sp.S.Zero, array(x)))
+register("ones_like", elementwise=True)(lambda x: o.ArrayLike.make(sp.S.One, array(x)))
+
+
+@register("clip clamp", elementwise=True)
+def _clip(x: Any, lo: Any = None, hi: Any = None) -> sp.Expr:
+    lo = -sp.oo if lo is None else array(lo, "lo")
+    hi = sp.oo if hi is None else array(hi, "hi")
+    return o.ArrayClip.make(array(x), lo, hi)
+
+
+@register("where", elementwise=True, method=False)
+def _where(cond: Any, x: Any, y: Any) -> sp.Expr:
+    return o.ArrayWhere.make(array(cond, "condition"), array(x), array(y))
+
+
+# ---- reductions --------------------------------------------------------------------
+def _reduction(names: str, op: type[o.ArrayOp]) -> None:
+    def reduce(x: Any, axis: Any = None, keepdims: Any = False) -> sp.Expr:
+        return op.make(array(x), axis=axis_arg(axis), keepdims=flag(keepdims, "keepdims"))
+
+    register(names)(reduce)
+
+
+for _names, _op in {
+    "sum": o.ArraySum,
+    "mean": o.ArrayMean,
+    "prod": o.ArrayProd,
+    "amax max": o.ArrayAmax,
+    "amin min": o.ArrayAmin,
+    "logsumexp": o.ArrayLogsumexp,
+}.items():
+    _reduction(_names, _op)
+
+
+@register("var")
+def _var(x: Any, axis: Any = None, ddof: Any = 0, keepdims: Any = False, unbiased: Any = None) -> sp.Expr:
+    x, axis = array(x), axis_arg(axis)
+    ddof = int(flag(unbiased, "unbiased")) if unbiased is not None else integer(ddof, "ddof")
+    spread = sp.Abs(x - o.ArrayMean.make(x, axis=axis, keepdims=True)) ** 2
+    total = o.ArraySum.make(spread, axis=axis, keepdims=flag(keepdims, "keepdims"))
+    return total / (o.ArraySize.make(x, axis=axis) - ddof)
+
+
+@register("std")
+def _std(x: Any, axis: Any = None, ddof: Any = 0, keepdims: Any = False, unbiased: Any = None) -> sp.Expr:
+    return sp.sqrt(_var(x, axis, ddof, keepdims, unbiased))
+
+
+@register("norm")
+def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: Any = False) -> sp.Expr:
+    x, axis, keepdims = array(x), axis_arg(axis), flag(keepdims, "keepdims")
+    if ord is None or ord == "fro" or ord == 2:
+        return o.ArrayNorm.make(x, axis=axis, keepdims=keepdims)
+    p = array(ord, "ord")
+    if p in (sp.oo, -sp.oo):
+        op = o.ArrayAmax if p == sp.oo else o.ArrayAmin
+        return op.make(sp.Abs(x), axis=axis, keepdims=keepdims)
+    if not p.is_Number or p == 0:
+        raise ArgError(f"norm(): ord must be a nonzero number, inf, -inf or 'fro', not {ord!r}")
+    total = o.ArraySum.make(sp.Abs(x) ** p, axis=axis, keepdims=keepdims)
+    return total if p == 1 else total ** (1 / p)
+
+
+def _softmax_like(op: type[o.ArrayOp]) -> Callable:
+    return lambda x, axis=-1: op.make(array(x), axis=axis_arg(axis))
+
+
+register("softmax")(_softmax_like(o.ArraySoftmax))
+register("log_softmax")(_softmax_like(o.ArrayLogSoftmax))
+register("size")(lambda x, axis=None: o.ArraySize.make(array(x), axis=axis_arg(axis)))
+register("prod_except")(lambda x, axis=None: o.ArrayProdExcept.make(array(x), axis=axis_arg(axis)))
+register("cumsum")(lambda x, axis=None: o.ArrayCumsum.make(array(x), axis=axis_arg(axis)))
+register("flip")(lambda x, axis=None: o.ArrayFlip.make(array(x), axis=axis_arg(axis)))
+
+# ---- shape -------------------------------------------------------------------------
+register("reshape view")(lambda x, *shape: o.ArrayReshape.make(array(x), shape=shape_arg(shape)))
+register("flatten ravel")(lambda x: o.ArrayReshape.make(array(x), shape=(-1,)))
+register("squeeze")(lambda x, axis=None: o.ArraySqueeze.make(array(x), axis=axis_arg(axis)))
+register("expand_dims unsqueeze")(lambda x, axis: o.ArrayExpandDims.make(array(x), axis=axis_arg(axis)))
+register("broadcast_to")(lambda x, *shape: o.ArrayBroadcastTo.make(array(x), shape=shape_arg(shape)))
+
+
+@register("transpose permute")
+def _transpose(x: Any, *axes: Any) -> sp.Expr:
+    if len(axes) == 1 and axes[0] is None:
+        axes = ()
+    return o.ArrayTranspose.make(array(x), axes=shape_arg(axes) if axes else None)
+
+
+register("t")(lambda x: o.ArrayTranspose.make(array(x), axes=None))
+
+
+def _joiner(names: str, op: type[o.ArrayOp]) -> None:
+    def join(arrays: Any, axis: Any = 0) -> sp.Expr:
+        if not isinstance(arrays, tuple) or not arrays:
+            raise ArgError(f"{names.split()[0]}() takes a list of arrays")
+        return op.make(*(array(a) for a in arrays), axis=axis_arg(axis))
+
+    register(names, method=False)(join)
+
+
+_joiner("concatenate cat", o.ArrayConcatenate)
+_joiner("stack", o.ArrayStack)
+
+# ---- linear algebra ------------------------------------------------------------------
+register("matmul")(lambda x, y: o.ArrayMatmul.make(array(x), array(y)))
+register("dot")(lambda x, y: o.ArrayDot.make(array(x), array(y)))
+register("det")(lambda x: o.ArrayDet.make(array(x)))
+register("inv inverse")(lambda x: o.ArrayInv.make(array(x)))
+register("solve")(lambda a, b: o.ArraySolve.make(array(a), array(b)))
+register("diag")(lambda x, k=0: o.ArrayDiag.make(array(x), k=integer(k, "k")))
+
+
+@register("trace")
+def _trace(x: Any, offset: Any = 0, axis1: Any = 0, axis2: Any = 1) -> sp.Expr:
+    return o.ArrayTrace.make(
+        array(x), offset=integer(offset, "offset"), axis1=integer(axis1, "axis1"), axis2=integer(axis2, "axis2")
+    )
+
+
+@register("einsum", method=False)
+def _einsum(subscripts: Any, *operands: Any) -> sp.Expr:
+    if not isinstance(subscripts, str):
+        raise ArgError("einsum() takes the subscripts string first")
+    if not operands:
+        raise ArgError("einsum() needs at least one operand")
+    return o.ArrayEinsum.make(*(array(a) for a in operands), subscripts=subscripts)
+
+
+@register("outer")
+def _outer(x: Any, y: Any) -> sp.Expr:
+    flat = [o.ArrayReshape.make(array(a), shape=(-1,)) for a in (x, y)]
+    return o.ArrayEinsum.make(*flat, subscripts="i,j->ij")
+
+
+CONSTANTS: dict[str, Any] = {"pi": sp.pi, "e": sp.E, "inf": sp.oo, "nan": sp.nan, "newaxis": None}
+#: attributes without a call: ``x.T``, ``z.real``
+ATTRIBUTES: dict[str, Builtin] = {"T": FUNCTIONS["t"], "real": FUNCTIONS["real"], "imag": FUNCTIONS["imag"]}

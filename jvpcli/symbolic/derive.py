@@ -1,0 +1,51 @@
+"""Expression -> derivative: forward mode over the expression graph, rules from ``rules``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import sympy as sp
+
+from jvpcli.errors import JvpcliError
+from jvpcli.symbolic.rules import JVP_RULES, Rule
+from jvpcli.symbolic.shapes import shaped_like
+
+
+class NoRuleError(JvpcliError):
+    """An expression node no rule covers: a gap in the table, never the user's fault."""
+
+
+def rule_for(node: sp.Basic) -> Rule:
+    for cls in type(node).__mro__:
+        if cls in JVP_RULES:
+            return JVP_RULES[cls]
+    raise NoRuleError(f"jvpcli has no derivative rule for {type(node).__name__}")
+
+
+def jvp(outputs: Sequence[sp.Expr], tangents: Mapping[sp.Symbol, sp.Symbol]) -> list[sp.Expr]:
+    """Tangents of ``outputs`` when each input symbol moves along its tangent symbol.
+
+    Iterative and memoised: a shared subexpression is differentiated once, and a
+    deep expression (a long ``def``) cannot hit Python's recursion limit.
+    """
+    renamed = {t: p for p, t in tangents.items()}
+    wanted = frozenset(tangents)
+    memo: dict[sp.Basic, sp.Expr] = dict(tangents)
+
+    def shaped(t: sp.Expr, like: sp.Expr) -> sp.Expr:
+        return shaped_like(t, like, renamed)
+
+    for out in outputs:
+        stack: list[tuple[sp.Basic, bool]] = [(out, False)]
+        while stack:
+            node, ready = stack.pop()
+            if node in memo:
+                continue
+            if not node.free_symbols & wanted:
+                memo[node] = sp.S.Zero
+            elif not ready:
+                stack.append((node, True))
+                stack.extend((a, False) for a in node.args if a not in memo)
+            else:
+                memo[node] = rule_for(node)(node, [memo[a] for a in node.args], shaped)
+    return [memo[out] for out in outputs]

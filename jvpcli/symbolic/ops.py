@@ -1,0 +1,268 @@
+"""Array operations as sympy Functions.
+
+An input array is one sympy symbol, so sympy's own scalar algebra (``Add``, ``Mul``,
+``exp``, ...) is numpy's elementwise algebra. Everything that is not elementwise (sums
+over an axis, matmul, indexing, ...) or that numpy computes better than a formula
+(``sigmoid``, ``logsumexp``) is an ``ArrayOp`` here: array arguments first, then one
+``Static`` atom with its parameters. Each op prints itself as numpy code
+(``_numpycode``) and as FUNC text (``_funccode``); its derivative lives in ``rules.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+from sympy.core.basic import Atom, Basic
+from sympy.core.logic import fuzzy_and
+
+
+class Static(Atom):
+    """A hashable Python value (axis, shape, index) kept whole inside an expression.
+
+    It is an atom so that ``cse`` and ``xreplace`` never look inside it.
+    """
+
+    is_commutative = True
+
+    def __new__(cls, value: Any) -> Static:
+        obj = Basic.__new__(cls)
+        obj._value = value
+        return obj
+
+    @property
+    def value(self) -> Any:
+        return self._value
+
+    def _hashable_content(self) -> tuple:
+        return (self._value,)
+
+    def __getnewargs__(self) -> tuple:
+        return (self._value,)
+
+    def _sympystr(self, printer: Any) -> str:
+        return repr(self._value)
+
+
+class ArrayOp(sp.Function):
+    """Base of jvpcli's array operations; subclasses set names and parameters."""
+
+    is_commutative = True
+    params: tuple[str, ...] = ()
+    numpy_name = ""
+    func_name = ""
+    #: the result has the broadcast shape of the array arguments
+    elementwise = False
+
+    @classmethod
+    def make(cls, *arrays: Any, **params: Any) -> sp.Expr:
+        values = tuple(params.get(name) for name in cls.params)
+        return cls(*arrays, Static(values))
+
+    @property
+    def arrays(self) -> tuple:
+        return self.args[:-1]
+
+    def param(self, name: str) -> Any:
+        return self.args[-1].value[self.params.index(name)]
+
+    def rebuild(self, *arrays: Any) -> sp.Expr:
+        return self.func(*arrays, self.args[-1])
+
+    def _param_text(self) -> list[str]:
+        return [f"{n}={v!r}" for n, v in zip(self.params, self.args[-1].value)]
+
+    def _eval_is_extended_real(self) -> bool | None:
+        return fuzzy_and(a.is_extended_real for a in self.arrays)
+
+    def _numpycode(self, printer: Any) -> str:
+        parts = [printer._print(a) for a in self.arrays] + self._param_text()
+        return f"{self.numpy_name}({', '.join(parts)})"
+
+    def _funccode(self, printer: Any) -> str:
+        parts = [printer._print(a) for a in self.arrays] + self._param_text()
+        return f"{self.func_name}({', '.join(parts)})"
+
+
+def _op(
+    name: str, numpy_name: str, func_name: str, params: tuple[str, ...] = (), elementwise: bool = False, **extra: Any
+) -> type[ArrayOp]:
+    """Declare an op whose numpy and FUNC spellings are plain calls."""
+    attrs = dict(
+        numpy_name=numpy_name, func_name=func_name, params=params, elementwise=elementwise, __module__=__name__, **extra
+    )
+    return type(ArrayOp)(name, (ArrayOp,), attrs)
+
+
+def _always_real(self: ArrayOp) -> bool:
+    return True
+
+
+# ---- elementwise ----------------------------------------------------------------
+ArraySigmoid = _op("ArraySigmoid", "_rt.sigmoid", "sigmoid", elementwise=True)
+ArraySoftplus = _op("ArraySoftplus", "_rt.softplus", "softplus", elementwise=True)
+ArrayRelu = _op("ArrayRelu", "_rt.relu", "relu", elementwise=True)
+ArrayCbrt = _op("ArrayCbrt", "numpy.cbrt", "cbrt", elementwise=True)
+ArrayRound = _op("ArrayRound", "numpy.round", "round", elementwise=True)
+ArrayMaximum = _op("ArrayMaximum", "numpy.maximum", "maximum", elementwise=True)
+ArrayMinimum = _op("ArrayMinimum", "numpy.minimum", "minimum", elementwise=True)
+ArrayClip = _op("ArrayClip", "numpy.clip", "clip", elementwise=True)
+
+
+class ArrayWhere(ArrayOp):
+    numpy_name, func_name, elementwise = "numpy.where", "where", True
+
+    def _eval_is_extended_real(self) -> bool | None:
+        return fuzzy_and(a.is_extended_real for a in self.arrays[1:])
+
+
+class ArrayCompare(ArrayOp):
+    """``a OP b`` as a boolean array; only ``where`` and ``&``/``|``/``~`` consume it."""
+
+    params, elementwise = ("op",), True
+    _eval_is_extended_real = _always_real
+
+    def _numpycode(self, printer: Any) -> str:
+        a, b = (printer._print(x) for x in self.arrays)
+        return f"({a} {self.param('op')} {b})"
+
+    _funccode = _numpycode
+
+
+class ArrayLogic(ArrayOp):
+    """``&``, ``|`` of conditions, and ``~`` (one argument)."""
+
+    params, elementwise = ("op",), True
+    _eval_is_extended_real = _always_real
+
+    def _numpycode(self, printer: Any) -> str:
+        parts = [printer._print(x) for x in self.arrays]
+        if len(parts) == 1:
+            return f"(~{parts[0]})"
+        return "(" + f" {self.param('op')} ".join(parts) + ")"
+
+    _funccode = _numpycode
+
+
+class ArrayLike(ArrayOp):
+    """``value`` broadcast to the shape it would have next to ``likes``.
+
+    Keeps a shape that sympy's cancellation dropped (``x - x`` is ``0``, but an
+    array of zeros shaped like ``x``).
+    """
+
+    numpy_name, elementwise = "_rt.broadcast_like", True
+
+    def _eval_is_extended_real(self) -> bool | None:
+        return self.arrays[0].is_extended_real
+
+    def _funccode(self, printer: Any) -> str:
+        value, *likes = self.arrays
+        terms = [printer._print(value)] + [f"zeros_like({printer._print(x)})" for x in likes]
+        return "(" + " + ".join(terms) + ")"
+
+
+# ---- reductions ------------------------------------------------------------------
+_AXIS = ("axis", "keepdims")
+ArraySum = _op("ArraySum", "numpy.sum", "sum", _AXIS)
+ArrayMean = _op("ArrayMean", "numpy.mean", "mean", _AXIS)
+ArrayProd = _op("ArrayProd", "numpy.prod", "prod", _AXIS)
+ArrayProdExcept = _op("ArrayProdExcept", "_rt.prod_except", "prod_except", ("axis",))
+ArrayAmax = _op("ArrayAmax", "numpy.amax", "amax", _AXIS)
+ArrayAmin = _op("ArrayAmin", "numpy.amin", "amin", _AXIS)
+ArrayLogsumexp = _op("ArrayLogsumexp", "_rt.logsumexp", "logsumexp", _AXIS)
+ArrayNorm = _op("ArrayNorm", "numpy.linalg.norm", "norm", _AXIS, _eval_is_extended_real=_always_real)
+ArraySize = _op("ArraySize", "_rt.size", "size", ("axis",), _eval_is_extended_real=_always_real)
+ArraySoftmax = _op("ArraySoftmax", "_rt.softmax", "softmax", ("axis",))
+ArrayLogSoftmax = _op("ArrayLogSoftmax", "_rt.log_softmax", "log_softmax", ("axis",))
+
+# ---- shape -----------------------------------------------------------------------
+ArrayCumsum = _op("ArrayCumsum", "numpy.cumsum", "cumsum", ("axis",))
+ArrayFlip = _op("ArrayFlip", "numpy.flip", "flip", ("axis",))
+ArrayReshape = _op("ArrayReshape", "numpy.reshape", "reshape", ("shape",))
+ArraySqueeze = _op("ArraySqueeze", "numpy.squeeze", "squeeze", ("axis",))
+ArrayExpandDims = _op("ArrayExpandDims", "numpy.expand_dims", "expand_dims", ("axis",))
+ArrayTranspose = _op("ArrayTranspose", "numpy.transpose", "transpose", ("axes",))
+ArrayBroadcastTo = _op("ArrayBroadcastTo", "numpy.broadcast_to", "broadcast_to", ("shape",))
+ArrayTrace = _op("ArrayTrace", "numpy.trace", "trace", ("offset", "axis1", "axis2"))
+ArrayDiag = _op("ArrayDiag", "numpy.diag", "diag", ("k",))
+
+
+def _index_text(index: tuple) -> str:
+    def one(item: Any) -> str:
+        if item == "...":
+            return "..."
+        if isinstance(item, tuple):  # ("slice", start, stop, step)
+            start, stop, step = (("" if v is None else str(v)) for v in item[1:])
+            return f"{start}:{stop}" + (f":{step}" if step else "")
+        return repr(item)
+
+    return ", ".join(one(i) for i in index) if index else "()"
+
+
+class ArrayIndex(ArrayOp):
+    """Basic indexing: ints, slices (as ``("slice", start, stop, step)``), ``...``, ``None``."""
+
+    params = ("index",)
+
+    def _numpycode(self, printer: Any) -> str:
+        return f"({printer._print(self.arrays[0])})[{_index_text(self.param('index'))}]"
+
+    _funccode = _numpycode
+
+
+class ArrayConcatenate(ArrayOp):
+    params, numpy_name, func_name = ("axis",), "numpy.concatenate", "concatenate"
+
+    def _call(self, printer: Any, name: str) -> str:
+        items = ", ".join(printer._print(a) for a in self.arrays)
+        return f"{name}(({items},), axis={self.param('axis')!r})"
+
+    def _numpycode(self, printer: Any) -> str:
+        return self._call(printer, self.numpy_name)
+
+    def _funccode(self, printer: Any) -> str:
+        return self._call(printer, self.func_name)
+
+
+class ArrayStack(ArrayConcatenate):
+    numpy_name, func_name = "numpy.stack", "stack"
+
+
+# ---- linear algebra ----------------------------------------------------------------
+class ArrayMatmul(ArrayOp):
+    numpy_name = "numpy.matmul"
+
+    def _funccode(self, printer: Any) -> str:
+        a, b = (printer._print(x) for x in self.arrays)
+        return f"({a} @ {b})"
+
+
+ArrayDot = _op("ArrayDot", "numpy.dot", "dot")
+ArrayDet = _op("ArrayDet", "numpy.linalg.det", "det")
+ArrayInv = _op("ArrayInv", "numpy.linalg.inv", "inv")
+ArraySolve = _op("ArraySolve", "numpy.linalg.solve", "solve")
+
+
+class ArrayEinsum(ArrayOp):
+    params = ("subscripts",)
+
+    def _call(self, printer: Any, name: str, extra: str) -> str:
+        parts = [repr(self.param("subscripts"))] + [printer._print(a) for a in self.arrays]
+        return f"{name}({', '.join(parts)}{extra})"
+
+    def _numpycode(self, printer: Any) -> str:
+        return self._call(printer, "numpy.einsum", ", optimize=True")
+
+    def _funccode(self, printer: Any) -> str:
+        return self._call(printer, "einsum", "")
+
+
+def all_ops() -> list[type[ArrayOp]]:
+    """Every concrete op class, for completeness tests."""
+    found, todo = [], list(ArrayOp.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return found

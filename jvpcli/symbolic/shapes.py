@@ -1,0 +1,48 @@
+"""What decides an expression's shape, so that sympy's cancellations cannot change it.
+
+Elementwise algebra broadcasts its operands; an ``ArrayOp`` that is not elementwise has a
+shape of its own. The *leaves* of an expression are the symbols and non-elementwise ops
+whose shapes broadcast to its shape. When a simplification drops a leaf (``x - x``, or a
+tangent ``v_x`` standing for ``d(x + y)``), ``keep_leaves`` puts it back as an
+``ArrayLike``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+
+import sympy as sp
+
+from jvpcli.symbolic.ops import ArrayLike, ArrayOp, Static
+
+
+@lru_cache(maxsize=65536)
+def leaves(expr: sp.Basic) -> frozenset:
+    """Symbols and non-elementwise ops whose shapes broadcast to ``expr``'s shape."""
+    if isinstance(expr, sp.Symbol):
+        return frozenset((expr,))
+    if isinstance(expr, ArrayOp) and not expr.elementwise:
+        return frozenset((expr,))
+    if isinstance(expr, Static) or not expr.args:
+        return frozenset()
+    return frozenset().union(*(leaves(a) for a in expr.args))
+
+
+def keep_leaves(
+    expr: sp.Expr, expected: Iterable[sp.Basic], renamed: Mapping[sp.Symbol, sp.Symbol] | None = None
+) -> sp.Expr:
+    """``expr`` broadcast like ``expected`` leaves wherever simplification dropped some.
+
+    ``renamed`` maps tangent symbols to their inputs: a tangent has its input's shape.
+    """
+    have = leaves(expr)
+    if renamed:
+        have = frozenset(leaf.xreplace(renamed) for leaf in have)
+    missing = sorted(set(expected) - have, key=sp.default_sort_key)
+    return ArrayLike.make(expr, *missing) if missing else expr
+
+
+def shaped_like(expr: sp.Expr, like: sp.Expr, renamed: Mapping[sp.Symbol, sp.Symbol] | None = None) -> sp.Expr:
+    """``expr`` (a tangent of ``like``) with exactly ``like``'s shape."""
+    return keep_leaves(expr, leaves(like), renamed)
