@@ -35,7 +35,7 @@ class Static(Atom):
         return self._value
 
     def _hashable_content(self) -> tuple:
-        return (self._value,)
+        return (repr(self._value),)  # a string: sympy orders args by comparing these
 
     def __getnewargs__(self) -> tuple:
         return (self._value,)
