@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from typing import TextIO
 
 import numpy as np
 from rich import box
-from rich.console import Console
+from rich.console import Console, Group
 from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
 from jvpcli.evaluate import label
 
@@ -18,23 +20,21 @@ def _cell(a: np.ndarray) -> str:
     return np.array2string(np.asarray(a), separator=", ", threshold=1000, edgeitems=3)
 
 
-def tables(
+def sections(
     groups: dict[str, Sequence[np.ndarray]], is_tuple: bool, graph: dict[str, Sequence[str]] | None, terminal: bool
-) -> list[Table]:
+) -> list[Group]:
+    """One heading (name, shape, dtype) and one table of values (and expressions) per output."""
     first = next(iter(groups.values()))
     out = []
     for i, a in enumerate(first):
-        table = Table(
-            title=f"{label('output', i, is_tuple)}   shape {a.shape}   {a.dtype.name}",
-            box=box.ROUNDED if terminal else box.ASCII,
-            title_justify="left",
-        )
+        heading = Text(f"{label('output', i, is_tuple)}   shape {a.shape}   {a.dtype.name}", style="bold")
+        table = Table(box=box.ROUNDED if terminal else box.ASCII)
         for key in groups:
             table.add_column(key, overflow="fold")
         table.add_row(*(_cell(groups[k][i]) for k in groups))
         if graph is not None:
-            table.add_row(*(graph[k][i] for k in groups))
-        out.append(table)
+            table.add_row(*(graph[k][i] for k in groups), style="cyan")
+        out.append(Group(heading, table))
     return out
 
 
@@ -45,12 +45,16 @@ def print_tables(
     graph: dict[str, Sequence[str]] | None,
     terminal: bool,
 ) -> None:
-    items = tables(groups, is_tuple, graph, terminal)
+    items = sections(groups, is_tuple, graph, terminal)
     if terminal:
         console = Console(file=stream, force_terminal=True)
-    else:  # as wide as the widest table, so nothing is wrapped or cut
-        probe = Console(file=stream, width=1_000_000, color_system=None)
-        width = max(Measurement.get(probe, probe.options, t).maximum for t in items)
-        console = Console(file=stream, width=max(width, 20), color_system=None, force_terminal=False)
-    for t in items:
-        console.print(t)
+        for item in items:
+            console.print(item)
+        return
+    # In a pipe: as wide as the widest section, so nothing is wrapped or cut.
+    probe = Console(file=io.StringIO(), width=1_000_000, color_system=None)
+    width = max(Measurement.get(probe, probe.options, item).maximum for item in items)
+    console = Console(file=io.StringIO(), width=width, color_system=None, force_terminal=False)
+    for item in items:
+        console.print(item)
+    stream.write("".join(line.rstrip() + "\n" for line in console.file.getvalue().splitlines()))

@@ -31,12 +31,12 @@ def logsumexp(x: np.ndarray, axis: int | tuple | None = None, keepdims: bool = F
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
-def softmax(x: np.ndarray, axis: int | tuple | None = -1) -> np.ndarray:
+def softmax(x: np.ndarray, axis: int | tuple | None = None) -> np.ndarray:
     z = np.exp(x - _keepdims_max(x, axis))
     return z / np.sum(z, axis=axis, keepdims=True)
 
 
-def log_softmax(x: np.ndarray, axis: int | tuple | None = -1) -> np.ndarray:
+def log_softmax(x: np.ndarray, axis: int | tuple | None = None) -> np.ndarray:
     return x - logsumexp(x, axis=axis, keepdims=True)
 
 

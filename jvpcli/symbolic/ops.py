@@ -70,7 +70,8 @@ class ArrayOp(sp.Function):
         return self.func(*arrays, self.args[-1])
 
     def _param_text(self) -> list[str]:
-        return [f"{n}={v!r}" for n, v in zip(self.params, self.args[-1].value)]
+        """Parameters that differ from numpy's default (``None`` or ``False``, for every op here)."""
+        return [f"{n}={v!r}" for n, v in zip(self.params, self.args[-1].value) if v is not None and v is not False]
 
     def _eval_is_extended_real(self) -> bool | None:
         return fuzzy_and(a.is_extended_real for a in self.arrays)
