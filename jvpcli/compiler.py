@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sympy as sp
 
 from jvpcli.kernels import codegen
 from jvpcli.lang.build import build
-from jvpcli.lang.parse import Program
+from jvpcli.lang.parse import Program, parse
 from jvpcli.symbolic import derive
 from jvpcli.symbolic.printing import func_text
 
@@ -63,7 +64,21 @@ def compile_jvp(
     constants: Sequence[tuple[str, bool]] = (),
     create_graph: bool = False,
 ) -> Kernel:
-    """``inputs`` and ``constants`` are ``(name, is_complex)`` pairs in binding order."""
+    """``inputs`` and ``constants`` are ``(name, is_complex)`` pairs in binding order.
+
+    Memoised on the text: a process that calls ``jvp`` in a loop differentiates once.
+    """
+    return _compile_text(program.text, tuple(inputs), tuple(constants), create_graph)
+
+
+@lru_cache(maxsize=256)
+def _compile_text(
+    text: str,
+    inputs: tuple[tuple[str, bool], ...],
+    constants: tuple[tuple[str, bool], ...],
+    create_graph: bool,
+) -> Kernel:
+    program = parse(text)
     xs = [symbol(n, c) for n, c in inputs]
     cs = [symbol(n, c) for n, c in constants]
     names = [n for n, _ in inputs]

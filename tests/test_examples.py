@@ -13,7 +13,8 @@ def test_exp_reducer_matches_the_closed_form():
 
 
 def test_adder_gives_five():
-    out, tangent = jvpcli.jvp("lambda x, y: 2*x + 3*y", (np.array([0.1, 0.2]), np.array([0.3, 0.4])),
-                              (np.ones(2), np.ones(2)))
+    out, tangent = jvpcli.jvp(
+        "lambda x, y: 2*x + 3*y", (np.array([0.1, 0.2]), np.array([0.3, 0.4])), (np.ones(2), np.ones(2))
+    )
     np.testing.assert_array_equal(tangent, [5.0, 5.0])
     np.testing.assert_allclose(out, [1.1, 1.6], rtol=1e-15)

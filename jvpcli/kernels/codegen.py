@@ -8,6 +8,7 @@ source is plain text that could be written to disk and imported.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from types import ModuleType
 from typing import Any
 
@@ -78,6 +79,7 @@ def _scipy() -> ModuleType:
     return scipy
 
 
+@lru_cache(maxsize=256)
 def load(text: str, name: str = "kernel") -> Callable[..., tuple[tuple, tuple]]:
     """Compile generated kernel source (never user text) into a function."""
     ns = namespace(text)

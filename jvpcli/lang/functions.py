@@ -93,7 +93,12 @@ def axis_arg(value: Any) -> int | tuple[int, ...] | None:
     return integer(value, "axis")
 
 
-def shape_arg(values: tuple) -> tuple[int, ...]:
+def shape_arg(values: tuple, keyword: Any = None) -> tuple[int, ...]:
+    """A shape given as ``f(x, 2, 3)``, ``f(x, (2, 3))`` or ``f(x, shape=(2, 3))``."""
+    if keyword is not None:
+        if values:
+            raise ArgError("give the shape once, by position or by keyword")
+        values = keyword if isinstance(keyword, tuple) else (keyword,)
     if len(values) == 1 and isinstance(values[0], tuple):
         values = values[0]
     return tuple(integer(v, "a shape entry") for v in values)
@@ -272,18 +277,18 @@ register("cumsum")(lambda x, axis=None: o.ArrayCumsum.make(array(x), axis=axis_a
 register("flip")(lambda x, axis=None: o.ArrayFlip.make(array(x), axis=axis_arg(axis)))
 
 # ---- shape -------------------------------------------------------------------------
-register("reshape view")(lambda x, *shape: o.ArrayReshape.make(array(x), shape=shape_arg(shape)))
+register("reshape view")(lambda x, *dims, shape=None: o.ArrayReshape.make(array(x), shape=shape_arg(dims, shape)))
 register("flatten ravel")(lambda x: o.ArrayReshape.make(array(x), shape=(-1,)))
 register("squeeze")(lambda x, axis=None: o.ArraySqueeze.make(array(x), axis=axis_arg(axis)))
 register("expand_dims unsqueeze")(lambda x, axis: o.ArrayExpandDims.make(array(x), axis=axis_arg(axis)))
-register("broadcast_to")(lambda x, *shape: o.ArrayBroadcastTo.make(array(x), shape=shape_arg(shape)))
+register("broadcast_to")(lambda x, *dims, shape=None: o.ArrayBroadcastTo.make(array(x), shape=shape_arg(dims, shape)))
 
 
 @register("transpose permute")
-def _transpose(x: Any, *axes: Any) -> sp.Expr:
-    if len(axes) == 1 and axes[0] is None:
-        axes = ()
-    return o.ArrayTranspose.make(array(x), axes=shape_arg(axes) if axes else None)
+def _transpose(x: Any, *dims: Any, axes: Any = None) -> sp.Expr:
+    if dims == (None,):
+        dims = ()
+    return o.ArrayTranspose.make(array(x), axes=shape_arg(dims, axes) if dims or axes is not None else None)
 
 
 register("t")(lambda x: o.ArrayTranspose.make(array(x), axes=None))

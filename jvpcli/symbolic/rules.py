@@ -112,7 +112,9 @@ def _minimum(node: sp.Expr, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
 
 def _clip(node: sp.Expr, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
     (x, lo, hi, _), (dx, dlo, dhi, _) = node.args, d
-    return _where(_cmp(x, "<", lo), dlo, _where(_cmp(x, ">", hi), dhi, dx))
+    # numpy and torch apply the upper bound last: with lo > hi every value is hi
+    above = o.ArrayLogic.make(_cmp(x, ">", hi), _cmp(lo, ">", hi), op="|")
+    return _where(above, dhi, _where(_cmp(x, "<", lo), dlo, dx))
 
 
 def _where_rule(node: o.ArrayOp, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:

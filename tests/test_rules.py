@@ -1,0 +1,188 @@
+"""Every JVP rule against a central finite difference, on shapes and values hypothesis draws.
+
+Also: the rule table is complete (every op has a rule and both printers), every FUNC name
+is exercised here, and the jvp is linear in v.
+"""
+
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import jvpcli
+from jvpcli.lang.functions import FUNCTIONS
+from jvpcli.symbolic import ops
+from jvpcli.symbolic.rules import JVP_RULES
+
+ANY, POS, UNIT, GT1 = (-2.0, 2.0), (0.5, 2.0), (-0.9, 0.9), (1.2, 3.0)
+ELEMENTWISE = None  # a shape hypothesis draws (0 to 3 dimensions), shared by all inputs
+
+# (FUNC, {input: (shape or ELEMENTWISE, range)}, what to keep away from: "zero", "int", "ties")
+CASES = [
+    ("lambda x, y: x + y - x * y / (y + 3)", {"x": (ELEMENTWISE, ANY), "y": (ELEMENTWISE, POS)}, None),
+    ("lambda x, y: x ** y + pow(x, 2) + power(x, 0.5)", {"x": (ELEMENTWISE, POS), "y": (ELEMENTWISE, ANY)}, None),
+    ("-x + (+x) * 2", {"x": (ELEMENTWISE, ANY)}, None),
+    ("exp(x) + exp2(x) + expm1(x) + negative(x) + neg(x)", {"x": (ELEMENTWISE, ANY)}, None),
+    ("log(x) + log2(x) + log10(x) + log1p(x)", {"x": (ELEMENTWISE, POS)}, None),
+    ("sqrt(x) + rsqrt(x) + cbrt(x) + square(x) + reciprocal(x)", {"x": (ELEMENTWISE, POS)}, None),
+    ("cbrt(x)", {"x": (ELEMENTWISE, ANY)}, "zero"),
+    ("sin(x) + cos(x) + tan(x)", {"x": (ELEMENTWISE, UNIT)}, None),
+    ("arcsin(x) + asin(x) + arccos(x) + acos(x) + arctan(x) + atan(x)", {"x": (ELEMENTWISE, UNIT)}, None),
+    (
+        "lambda y, x: arctan2(y, x) + atan2(x, y) + hypot(y, x)",
+        {"y": (ELEMENTWISE, POS), "x": (ELEMENTWISE, ANY)},
+        None,
+    ),
+    ("sinh(x) + cosh(x) + tanh(x) + arcsinh(x) + asinh(x) + arctanh(x) + atanh(x)", {"x": (ELEMENTWISE, UNIT)}, None),
+    ("arccosh(x) + acosh(x)", {"x": (ELEMENTWISE, GT1)}, None),
+    ("sigmoid(x) + expit(x) + softplus(x) + silu(x) + logsigmoid(x)", {"x": (ELEMENTWISE, ANY)}, None),
+    ("relu(x) + gelu(x) + gelu(x, approximate='tanh')", {"x": (ELEMENTWISE, ANY)}, "zero"),
+    ("erf(x) + erfc(x)", {"x": (ELEMENTWISE, ANY)}, None),
+    ("lgamma(x) + gammaln(x) + digamma(x) + psi(x) + polygamma(1, x)", {"x": (ELEMENTWISE, POS)}, None),
+    ("abs(x) + absolute(x) + sign(x) * x", {"x": (ELEMENTWISE, ANY)}, "zero"),
+    ("floor(x) + ceil(x) + round(x) + x", {"x": (ELEMENTWISE, ANY)}, "int"),
+    ("lambda x, y: maximum(x, y) + minimum(x, y) * 2", {"x": (ELEMENTWISE, ANY), "y": (ELEMENTWISE, ANY)}, "ties"),
+    (
+        "lambda x, lo: clip(x, lo, 1.0) + clamp(x, min=-0.5) + x.clip(max=0.5)",
+        {"x": (ELEMENTWISE, ANY), "lo": (ELEMENTWISE, ANY)},
+        "ties",
+    ),
+    (
+        "lambda x, y: where((x > 0) & (y < 1) | ~(x != y), x * y, x - y) + where(x >= y, 1, x <= y)",
+        {"x": (ELEMENTWISE, ANY), "y": (ELEMENTWISE, ANY)},
+        "ties",
+    ),
+    ("real(x) + imag(x) + conj(x) + conjugate(x) + angle(x) + x.real + x.imag", {"x": (ELEMENTWISE, POS)}, None),
+    ("zeros_like(x) + ones_like(x) * x + (x - x)", {"x": (ELEMENTWISE, ANY)}, None),
+    ("pi * x + e ** x + x / inf", {"x": (ELEMENTWISE, ANY)}, None),
+    # reductions
+    ("sum(x, axis=1) + mean(x, dim=1) + x.sum(axis=(0, 1), keepdims=True)[0]", {"x": ((3, 4), ANY)}, None),
+    ("prod(x, axis=0) + x.prod()", {"x": ((3, 4), ANY)}, None),
+    # prod_except appears in prod's derivative; its own rule (second order) divides by x
+    ("prod_except(x, axis=0)[1]", {"x": ((3, 4), ANY)}, "zero"),
+    ("amax(x, axis=1) + max(x) + amin(x, 0).sum() + min(x)", {"x": ((3, 4), ANY)}, "ties"),
+    ("logsumexp(x, axis=1) + softmax(x, axis=0)[0] + log_softmax(x)[:, 0]", {"x": ((4, 4), ANY)}, None),
+    (
+        "norm(x) + norm(x, axis=1).sum() + norm(x, 1) + norm(x, ord=3) + norm(x, inf) + norm(x, -inf)",
+        {"x": ((3, 4), ANY)},
+        "ties",
+    ),
+    (
+        "var(x, axis=0) + std(x, axis=0) + x.var(ddof=1) + x.std(correction=1, keepdims=True)[0] + size(x, 1)",
+        {"x": ((3, 4), ANY)},
+        "ties",
+    ),
+    # linear algebra
+    ("lambda a, b: matmul(a, b) + a @ b + dot(a, b)", {"a": ((2, 3), ANY), "b": ((3, 2), ANY)}, None),
+    ("lambda a, b: outer(a, b) + einsum('i,j->ij', a, b)", {"a": ((3,), ANY), "b": ((2,), ANY)}, None),
+    ("trace(x) + diag(x) + diag(x, 1).sum() + transpose(x)[0] + x.T[1] + x.t()[2]", {"x": ((3, 3), ANY)}, None),
+    ("permute(x, 1, 0, 2)[0] + transpose(x, (1, 0, 2))[1]", {"x": ((2, 2, 3), ANY)}, None),
+    ("det(A) + inv(A) + inverse(A) * 2", {"A": ((3, 3), ANY)}, "singular"),
+    ("lambda A, b: solve(A, b)", {"A": ((3, 3), ANY), "b": ((3,), ANY)}, "singular"),
+    # shape
+    ("reshape(x, 2, -1)[0] + x.view((2, 6))[1] + flatten(x)[:6] + ravel(x)[6:]", {"x": ((3, 4), ANY)}, None),
+    ("squeeze(x) + unsqueeze(x, 0)[0, 0] + expand_dims(x, 2)[:, :, 0][0]", {"x": ((1, 3), ANY)}, None),
+    (
+        "lambda x, y: concatenate([x, y]) + cat((y, x), axis=0) + stack([x, x])[1, 0]",
+        {"x": ((2,), ANY), "y": ((3,), ANY)},
+        None,
+    ),
+    ("cumsum(x, axis=1) + flip(x, 0) + broadcast_to(x[0], (3, 4)) + x[..., ::-1][None][0]", {"x": ((3, 4), ANY)}, None),
+]
+
+STEP = 1e-6
+
+
+def _away(x, avoid):
+    if avoid == "zero":
+        return np.all(np.abs(x) > 1e-3)
+    if avoid == "int":
+        return np.all(np.abs(x - np.round(x)) > 1e-3) and np.all(np.abs(np.abs(x - np.floor(x)) - 0.5) > 1e-3)
+    return True
+
+
+def _separated(xs, avoid):
+    if avoid == "ties":
+        flat = np.sort(np.concatenate([np.ravel(x) for x in xs] + [np.array([-1.0, -0.5, 0.0, 0.5, 1.0])]))
+        return np.all(np.diff(flat) > 1e-3)
+    if avoid == "singular":
+        return all(np.linalg.cond(x) < 50 for x in xs if x.ndim == 2)
+    return all(_away(x, avoid) for x in xs)
+
+
+@st.composite
+def points(draw, spec):
+    shared = draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4))
+    xs, vs = [], []
+    for shape, (lo, hi) in spec.values():
+        shape = shared if shape is ELEMENTWISE else shape
+        xs.append(draw(hnp.arrays(np.float64, shape, elements=st.floats(lo, hi))))
+        vs.append(draw(hnp.arrays(np.float64, shape, elements=st.floats(-1, 1))))
+    return xs, vs
+
+
+def _flat(value):
+    return value if isinstance(value, tuple) else (value,)
+
+
+@pytest.mark.parametrize(("func", "spec", "avoid"), CASES, ids=[c[0][:60] for c in CASES])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(data=st.data())
+def test_jvp_matches_central_difference(func, spec, avoid, data):
+    xs, vs = data.draw(points(spec))
+    if not _separated(xs, avoid) or (avoid and not _separated([x + STEP * v for x, v in zip(xs, vs)], avoid)):
+        return  # a kink between the two difference points: nothing to compare there
+    result = jvpcli.jvp(func, tuple(xs), tuple(vs))
+    plus = jvpcli.jvp(func, tuple(x + STEP * v for x, v in zip(xs, vs)), tuple(vs)).output
+    minus = jvpcli.jvp(func, tuple(x - STEP * v for x, v in zip(xs, vs)), tuple(vs)).output
+    for tangent, p, m in zip(_flat(result.jvp), _flat(plus), _flat(minus)):
+        with np.errstate(invalid="ignore"):
+            estimate = (p - m) / (2 * STEP)
+        finite = np.isfinite(tangent)
+        np.testing.assert_allclose(tangent[finite], estimate[finite], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(("func", "spec", "avoid"), CASES[::4], ids=[c[0][:60] for c in CASES[::4]])
+def test_jvp_is_linear_in_v(func, spec, avoid):
+    rng = np.random.default_rng(3)
+    xs = [rng.uniform(*bounds, size=(2, 3) if shape is ELEMENTWISE else shape) for shape, bounds in spec.values()]
+    v1, v2 = ([rng.standard_normal(x.shape) for x in xs] for _ in range(2))
+    j1, j2 = (_flat(jvpcli.jvp(func, tuple(xs), tuple(v)).jvp) for v in (v1, v2))
+    j12 = _flat(jvpcli.jvp(func, tuple(xs), tuple(2 * a - 3 * b for a, b in zip(v1, v2))).jvp)
+    for a, b, c in zip(j1, j2, j12):
+        np.testing.assert_allclose(c, 2 * a - 3 * b, rtol=1e-10, atol=1e-12)
+
+
+def test_every_function_name_is_exercised_here():
+    text = " ".join(func for func, _, _ in CASES)
+    missing = sorted(name for name in FUNCTIONS if f"{name}(" not in text and f".{name}" not in text)
+    assert missing == []
+
+
+def test_every_op_has_a_rule_and_both_printers():
+    for op in ops.all_ops():
+        assert op in JVP_RULES, op.__name__
+        assert "_numpycode" in vars(op) or op.numpy_name, op.__name__
+        assert "_funccode" in vars(op) or op.func_name or issubclass(op, ops.ArrayConcatenate), op.__name__
+
+
+@pytest.mark.parametrize(("func", "spec", "avoid"), CASES, ids=[c[0][:60] for c in CASES])
+def test_create_graph_expressions_read_back_to_the_same_numbers(func, spec, avoid):
+    """--create-graph prints FUNC text: fed back to jvpcli it gives the same output and jvp."""
+    rng = np.random.default_rng(11)
+    xs = [rng.uniform(*bounds, size=(2, 3) if shape is ELEMENTWISE else shape) for shape, bounds in spec.values()]
+    vs = [rng.standard_normal(x.shape) for x in xs]
+    result = jvpcli.jvp(func, tuple(xs), tuple(vs), create_graph=True)
+    params = ", ".join((*result.inputs, *result.graph.tangents))
+    for text, value in zip((*result.graph.output, *result.graph.jvp), (*_flat(result.output), *_flat(result.jvp))):
+        again = jvpcli.jvp(f"lambda {params}: {text}", (*xs, *vs), tuple(np.zeros_like(a) for a in (*xs, *vs)))
+        np.testing.assert_allclose(np.broadcast_to(again.output, value.shape), value, rtol=1e-13, atol=1e-13)
+
+
+def test_trigamma_is_exact_where_torch_is_not():
+    x = np.array([0.6, 1.3, 2.5])
+    result = jvpcli.jvp("digamma(x)", x, np.ones(3))
+    exact = [float(mpmath.polygamma(1, v)) for v in x]
+    np.testing.assert_allclose(result.jvp, exact, rtol=1e-14)
