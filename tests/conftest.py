@@ -1,0 +1,64 @@
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from jvpcli.cli.commands import cli
+
+SAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "samples")
+
+
+def npy_bytes(*arrays):
+    buf = io.BytesIO()
+    for a in arrays:
+        np.save(buf, a)
+    return buf.getvalue()
+
+
+def npy_records(data):
+    buf, out = io.BytesIO(data), []
+    while buf.tell() < len(data):
+        out.append(np.load(buf, allow_pickle=False))
+    return out
+
+
+@pytest.fixture
+def run():
+    """jvpcli in process through click's runner; stdout and stderr kept apart."""
+
+    def invoke(*args, stdin=None):
+        return CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
+def run_json(run):
+    def invoke(*args, stdin=None):
+        result = run(*args, "--format", "json", stdin=stdin)
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)
+
+    return invoke
+
+
+def jvpcli_command():
+    """The installed console script, or ``python -m jvpcli`` beside this interpreter."""
+    script = shutil.which("jvpcli", path=os.path.dirname(sys.executable)) or shutil.which("jvpcli")
+    return [script] if script else [sys.executable, "-m", "jvpcli"]
+
+
+@pytest.fixture
+def proc():
+    """jvpcli as a real process."""
+
+    def invoke(*args, stdin=b"", **kwargs):
+        return subprocess.run([*jvpcli_command(), *args], input=stdin, capture_output=True, timeout=120, **kwargs)
+
+    return invoke
