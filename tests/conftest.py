@@ -41,7 +41,7 @@ def run():
 @pytest.fixture
 def run_json(run):
     def invoke(*args, stdin=None):
-        result = run(*args, "--format", "json", stdin=stdin)
+        result = run(args[0], "--format", "json", *args[1:], stdin=stdin)
         assert result.exit_code == 0, result.stderr
         return json.loads(result.stdout)
 
