@@ -5,13 +5,13 @@ from jvpcli.compiler import Graph
 from jvpcli.errors import (
     ComputeError,
     JvpcliError,
+    NonFiniteWarning,
     ParseError,
     ShapeError,
     SourceError,
     StrictError,
     UsageError,
 )
-from jvpcli.evaluate import NonFiniteWarning
 from jvpcli.lang.parse import parse
 
 __version__ = "0.1.0"

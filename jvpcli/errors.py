@@ -65,5 +65,9 @@ class StrictError(JvpcliError):
     """``strict=True`` and an input or output takes no part in the derivative."""
 
 
+class NonFiniteWarning(RuntimeWarning):
+    """A result holds NaN or infinity (``log(0)``): reported, not an error."""
+
+
 class ComputeError(JvpcliError):
     """numpy refused to evaluate the kernel (singular matrix, bad index, ...)."""

@@ -8,12 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from jvpcli.compiler import Kernel
-from jvpcli.errors import ComputeError, ShapeError
+from jvpcli.errors import ComputeError, NonFiniteWarning, ShapeError
 from jvpcli.kernels import codegen
-
-
-class NonFiniteWarning(RuntimeWarning):
-    """A result holds NaN or infinity (``log(0)``): reported, not an error."""
 
 
 def evaluate(

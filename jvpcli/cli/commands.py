@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from jvpcli import __version__
-from jvpcli.errors import JvpcliError, UsageError
+from jvpcli.errors import JvpcliError, NonFiniteWarning, UsageError
 
 JVP_EXAMPLES = """\b
 Examples:
@@ -37,12 +37,15 @@ class Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
+                warnings.simplefilter("always", NonFiniteWarning)
                 try:
                     return super().invoke(ctx)
                 finally:
                     for w in caught:
-                        click.echo(f"jvpcli: warning: {w.message}", err=True)
+                        if issubclass(w.category, NonFiniteWarning):
+                            click.echo(f"jvpcli: warning: {w.message}", err=True)
+                        else:
+                            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
         except JvpcliError as exc:
             if ctx.params.get("traceback"):
                 raise

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import click
-
 from jvpcli.api import JvpResult
 from jvpcli.arrays import sinks
 from jvpcli.errors import UsageError
@@ -35,4 +33,4 @@ def emit(result: JvpResult, fmt: str, only: str | None, out_path: str | None) ->
     if out_path is not None:
         sinks.write_atomic(out_path, data)
     else:
-        sinks.write_stream(click.get_binary_stream("stdout"), data)
+        sinks.write_stream(sys.stdout.buffer, data)
