@@ -1,32 +1,32 @@
-"""jvpcli: Jacobian-vector products of FUNC text, differentiated symbolically, run with numpy."""
+"""jvpcli: Jacobian-vector products of FUNC text, differentiated symbolically, run with numpy.
 
-from jvpcli.api import JvpResult, jvp
-from jvpcli.compiler import Graph
-from jvpcli.errors import (
-    ComputeError,
-    JvpcliError,
-    NonFiniteWarning,
-    ParseError,
-    ShapeError,
-    SourceError,
-    StrictError,
-    UsageError,
-)
-from jvpcli.lang.parse import parse
+Names are imported on first use, so ``jvpcli --help`` and a cached call stay light.
+"""
+
+from importlib import import_module
+from typing import Any
 
 __version__ = "0.1.0"
-__all__ = [
-    "ComputeError",
-    "Graph",
-    "JvpResult",
-    "JvpcliError",
-    "NonFiniteWarning",
-    "ParseError",
-    "ShapeError",
-    "SourceError",
-    "StrictError",
-    "UsageError",
-    "__version__",
-    "jvp",
-    "parse",
-]
+
+_EXPORTS = {
+    "jvp": "jvpcli.api",
+    "JvpResult": "jvpcli.api",
+    "Options": "jvpcli.api",
+    "Graph": "jvpcli.kernels.kernel",
+    "parse": "jvpcli.lang.parse",
+    "ComputeError": "jvpcli.errors",
+    "JvpcliError": "jvpcli.errors",
+    "NonFiniteWarning": "jvpcli.errors",
+    "ParseError": "jvpcli.errors",
+    "ShapeError": "jvpcli.errors",
+    "SourceError": "jvpcli.errors",
+    "StrictError": "jvpcli.errors",
+    "UsageError": "jvpcli.errors",
+}
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'jvpcli' has no attribute {name!r}")

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from jvpcli.compiler import Graph, Kernel, compile_jvp
 from jvpcli.errors import ShapeError, StrictError, UsageError
 from jvpcli.evaluate import evaluate, label
+from jvpcli.kernels.kernel import Graph, Kernel
 from jvpcli.lang.parse import Program, parse
 
 ArrayLike = Any
@@ -30,6 +30,17 @@ class JvpResult:
         return iter((self.output, self.jvp))
 
 
+@dataclass(frozen=True)
+class Options:
+    """How to compute: torch's ``create_graph``/``strict``, a dtype cast, threads, the disk cache."""
+
+    create_graph: bool = False
+    strict: bool = False
+    dtype: Any = None
+    threads: int | None = None
+    cache: bool = False
+
+
 def jvp(
     func: str | Program,
     inputs: Arrays,
@@ -39,10 +50,13 @@ def jvp(
     create_graph: bool = False,
     strict: bool = False,
     dtype: Any = None,
+    threads: int | None = None,
+    cache: bool = False,
 ) -> JvpResult:
     """Output and Jacobian-vector product of FUNC at ``inputs`` along ``v``.
 
     ``inputs`` and ``v`` are one array, a sequence in input order, or a mapping by name.
+    ``cache=True`` keeps the generated kernel on disk for later processes.
 
     >>> out, t = jvp("lambda x, y: 2*x + 3*y", ([0.1, 0.2], [0.3, 0.4]), ([1.0, 1.0], [1.0, 1.0]))
     >>> t
@@ -54,7 +68,7 @@ def jvp(
     names = program.input_names(bound, frozenset(constants))
     xs = _bind(names, inputs, "input")
     ts = _bind(names, v, "tangent") if v is not None else None
-    return jvp_bound(program, xs, ts, constants, create_graph=create_graph, strict=strict, dtype=dtype)
+    return jvp_bound(program, xs, ts, constants, Options(create_graph, strict, dtype, threads, cache))
 
 
 def jvp_bound(
@@ -62,26 +76,50 @@ def jvp_bound(
     inputs: Mapping[str, ArrayLike],
     v: Mapping[str, ArrayLike] | None,
     constants: Mapping[str, ArrayLike],
-    *,
-    create_graph: bool = False,
-    strict: bool = False,
-    dtype: Any = None,
+    options: Options = Options(),
 ) -> JvpResult:
     """``jvp`` once every input, tangent and constant is bound to its name (in input order)."""
+    dtype = options.dtype
     xs = {n: as_input(a, n, dtype) for n, a in inputs.items()}
     cs = {n: as_input(a, n, dtype) for n, a in constants.items()}
     ts = default_tangents(xs) if v is None else {n: _tangent(xs[n], as_input(t, n, dtype), n) for n, t in v.items()}
-    kernel = compile_jvp(
-        program,
-        [(n, np.iscomplexobj(a)) for n, a in xs.items()],
-        [(n, np.iscomplexobj(a)) for n, a in cs.items()],
-        create_graph,
-    )
-    if strict:
+    kinds = tuple((n, bool(np.iscomplexobj(a))) for n, a in xs.items())
+    const_kinds = tuple((n, bool(np.iscomplexobj(a))) for n, a in cs.items())
+    kernel = kernel_for(program, kinds, const_kinds, options.create_graph, options.cache)
+    if options.strict:
         check_strict(kernel)
-    outputs, jvps = evaluate(kernel, list(xs.values()), list(ts.values()), list(cs.values()))
+    outputs, jvps = evaluate(kernel, list(xs.values()), list(ts.values()), list(cs.values()), options.threads)
     pick = tuple if kernel.is_tuple else (lambda items: items[0])
     return JvpResult(pick(outputs), pick(jvps), kernel.inputs, kernel.graph)
+
+
+Kinds = tuple[tuple[str, bool], ...]
+
+
+def kernel_for(program: Program, inputs: Kinds, constants: Kinds, create_graph: bool, cache: bool) -> Kernel:
+    """The kernel from memory, then from the disk cache, else differentiated afresh (sympy)."""
+    parts = ("jvp", program.text, inputs, constants, create_graph)
+    if parts in _MEMO:
+        return _MEMO[parts]
+    store = None
+    if cache:
+        from jvpcli.kernels.cache import KernelCache, cache_key, default_folder
+
+        store, key = KernelCache(default_folder()), cache_key(parts)
+        kernel = store.get(key)
+    if store is None or kernel is None:
+        from jvpcli.compiler import compile_jvp
+
+        kernel = compile_jvp(program, inputs, constants, create_graph)
+        if store is not None:
+            store.put(key, kernel)
+    if len(_MEMO) > 256:
+        _MEMO.clear()
+    _MEMO[parts] = kernel
+    return kernel
+
+
+_MEMO: dict[tuple, Kernel] = {}
 
 
 def as_input(value: ArrayLike, name: str, dtype: Any = None) -> np.ndarray:

@@ -1,44 +1,22 @@
-"""FUNC + the kinds of its inputs -> a ``Kernel``: numpy source plus what strict mode needs.
+"""FUNC + the kinds of its inputs -> a ``Kernel``: numpy source plus facts about it.
 
-This is the symbolic half of the pipeline (build -> differentiate -> codegen). Its
-result is plain data (strings and tuples), independent of array sizes and values.
+This is the symbolic half of the pipeline (build -> differentiate -> codegen), the only
+part that imports sympy. Its result is plain data, independent of array sizes and values.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import lru_cache
 
 import sympy as sp
 
 from jvpcli.kernels import codegen
+from jvpcli.kernels.kernel import Graph, Kernel
 from jvpcli.lang.build import build
-from jvpcli.lang.parse import Program, parse
+from jvpcli.lang.parse import Program
 from jvpcli.symbolic import derive
 from jvpcli.symbolic.printing import func_text
-
-
-@dataclass(frozen=True)
-class Graph:
-    """The symbolic output and jvp in FUNC's language; tangents are named ``v_NAME``."""
-
-    output: tuple[str, ...]
-    jvp: tuple[str, ...]
-    tangents: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Kernel:
-    inputs: tuple[str, ...]
-    constants: tuple[str, ...]
-    source: str
-    n_outputs: int
-    is_tuple: bool
-    #: inputs on which no output depends, and outputs that depend on no input
-    unused_inputs: tuple[str, ...]
-    constant_outputs: tuple[int, ...]
-    graph: Graph | None
+from jvpcli.symbolic.shapes import acts_row_wise
 
 
 def symbol(name: str, is_complex: bool) -> sp.Symbol:
@@ -64,21 +42,7 @@ def compile_jvp(
     constants: Sequence[tuple[str, bool]] = (),
     create_graph: bool = False,
 ) -> Kernel:
-    """``inputs`` and ``constants`` are ``(name, is_complex)`` pairs in binding order.
-
-    Memoised on the text: a process that calls ``jvp`` in a loop differentiates once.
-    """
-    return _compile_text(program.text, tuple(inputs), tuple(constants), create_graph)
-
-
-@lru_cache(maxsize=256)
-def _compile_text(
-    text: str,
-    inputs: tuple[tuple[str, bool], ...],
-    constants: tuple[tuple[str, bool], ...],
-    create_graph: bool,
-) -> Kernel:
-    program = parse(text)
+    """``inputs`` and ``constants`` are ``(name, is_complex)`` pairs in binding order."""
     xs = [symbol(n, c) for n, c in inputs]
     cs = [symbol(n, c) for n, c in constants]
     names = [n for n, _ in inputs]
@@ -98,5 +62,7 @@ def _compile_text(
         is_tuple=built.is_tuple,
         unused_inputs=tuple(n for n, t in zip(names, ts) if t not in used),
         constant_outputs=tuple(i for i, j in enumerate(jvps) if not j.free_symbols & set(ts)),
+        row_wise=acts_row_wise([*built.outputs, *jvps]),
+        cost=int(sp.count_ops([*built.outputs, *jvps])),
         graph=graph,
     )

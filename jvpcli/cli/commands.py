@@ -100,6 +100,10 @@ def cli(traceback: bool) -> None:
 )
 @click.option("--dtype", type=click.Choice(DTYPES), default=None, help="Cast every input, tangent and constant.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of rand/randn SOURCEs.")
+@click.option(
+    "--threads", type=click.IntRange(min=1), default=None, help="Threads for large arrays (default: all cores)."
+)
+@click.option("--no-cache", is_flag=True, help="Differentiate afresh; neither read nor write the kernel cache.")
 def jvp(
     func: str,
     sources: tuple[str, ...],
@@ -113,6 +117,8 @@ def jvp(
     out_path: str | None,
     dtype: str | None,
     seed: int,
+    threads: int | None,
+    no_cache: bool,
 ) -> None:
     """Output and Jacobian-vector product of FUNC at the inputs, along v.
 
@@ -120,14 +126,27 @@ def jvp(
     file. A SOURCE is a .npy/.npz/.csv/.tsv/.txt file, '-' (a .npy array on stdin), a
     literal ('[1, 2]') or a generator ('ones(3)', 'rand(4,4)'); NAME=SOURCE binds by name.
     """
+    from jvpcli.api import Options
     from jvpcli.cli.output import emit
     from jvpcli.cli.run import run_jvp
 
     fmt = _format(fmt, out_path)
-    result = run_jvp(
-        func, sources, named, tangents, constants, strict=strict, create_graph=create_graph, dtype=dtype, seed=seed
-    )
-    emit(result, fmt, only, out_path)
+    options = Options(create_graph, strict, dtype, threads, cache=not no_cache)
+    emit(run_jvp(func, sources, named, tangents, constants, options, seed), fmt, only, out_path)
+
+
+@cli.command()
+@click.argument("action", type=click.Choice(["info", "clear"]))
+def cache(action: str) -> None:
+    """Show or clear the kernel cache (JVPCLI_CACHE_DIR, else the user cache folder)."""
+    from jvpcli.kernels.cache import KernelCache, default_folder
+
+    store = KernelCache(default_folder())
+    if action == "clear":
+        click.echo(f"removed {store.clear()} kernel(s) from {store.folder}")
+    else:
+        count, size = store.info()
+        click.echo(f"{store.folder}: {count} kernel(s), {size} bytes")
 
 
 def _format(fmt: str | None, out_path: str | None) -> str:

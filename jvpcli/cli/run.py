@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from jvpcli.api import JvpResult, jvp_bound
+from jvpcli.api import JvpResult, Options, jvp_bound
 from jvpcli.arrays.sources import SourceReader
 from jvpcli.cli.binding import load
 from jvpcli.errors import SourceError
@@ -29,15 +29,10 @@ def run_jvp(
     named: Sequence[str],
     tangents: Sequence[str],
     constants: Sequence[str],
-    *,
-    strict: bool,
-    create_graph: bool,
-    dtype: str | None,
+    options: Options,
     seed: int,
 ) -> JvpResult:
     program = parse(read_func(func))
     reader = SourceReader(stdin=sys.stdin.buffer if sys.stdin else None, seed=seed)
     bound = load(program, sources, named, tangents, constants, reader)
-    return jvp_bound(
-        program, bound.inputs, bound.tangents, bound.constants, create_graph=create_graph, strict=strict, dtype=dtype
-    )
+    return jvp_bound(program, bound.inputs, bound.tangents, bound.constants, options)

@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import sympy as sp
 
+from jvpcli.symbolic import ops as o
 from jvpcli.symbolic.ops import ArrayLike, ArrayOp, Static
 
 
@@ -27,6 +28,42 @@ def leaves(expr: sp.Basic) -> frozenset:
     if isinstance(expr, Static) or not expr.args:
         return frozenset()
     return frozenset().union(*(leaves(a) for a in expr.args))
+
+
+#: ops that reduce, scan or flip along their ``axis`` and treat every other axis alike
+BY_AXIS = (
+    o.ArraySum,
+    o.ArrayMean,
+    o.ArrayProd,
+    o.ArrayProdExcept,
+    o.ArrayAmax,
+    o.ArrayAmin,
+    o.ArrayLogsumexp,
+    o.ArrayNorm,
+    o.ArraySize,
+    o.ArraySoftmax,
+    o.ArrayLogSoftmax,
+    o.ArrayCumsum,
+    o.ArrayFlip,
+)
+
+
+def acts_row_wise(exprs: Iterable[sp.Basic]) -> bool:
+    """Every operation treats rows (axis 0) apart: blocks of rows may be evaluated separately."""
+    seen: set[sp.Basic] = set()
+    todo = list(exprs)
+    while todo:
+        node = todo.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        if isinstance(node, ArrayOp) and not node.elementwise:
+            axis = node.param("axis") if isinstance(node, BY_AXIS) else None
+            axes = axis if isinstance(axis, tuple) else (axis,)
+            if axis is None or not axes or not all(isinstance(a, int) and a > 0 for a in axes):
+                return False
+        todo.extend(node.args)
+    return True
 
 
 def keep_leaves(

@@ -1,0 +1,183 @@
+"""jvpcli's speed against baselines measured in the same run; prints a table of medians and ratios.
+
+    python benchmarks/bench.py            # kernels at 1e4, 1e6, 1e7 elements, float64 and float32
+    python benchmarks/bench.py --quick    # 1e4 and 1e6 only, fewer repeats
+
+Baselines: hand-written numpy (always), torch.autograd.functional.jvp and jax.jit(jax.jvp)
+when installed (a note says so otherwise), and whole-process wall time of a cached and an
+uncached ``jvpcli jvp`` call against ``python -c "import numpy"``. This machine is shared
+and noisy: medians only, and ratios only within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+
+import numpy as np
+
+import jvpcli
+
+CASES = {  # FUNC, number of inputs, hand-written numpy (output, jvp)
+    "exp(x).sum(axis=1)": (1, lambda x, v: (np.exp(x).sum(axis=1), (v * np.exp(x)).sum(axis=1))),
+    "sin(x)*exp(-x**2) + log1p(x**2)": (
+        1,
+        lambda x, v: (
+            np.sin(x) * np.exp(-(x**2)) + np.log1p(x**2),
+            v * (np.cos(x) * np.exp(-(x**2)) - 2 * x * np.sin(x) * np.exp(-(x**2)) + 2 * x / (1 + x**2)),
+        ),
+    ),
+    "2*x + 3*y": (2, lambda x, y, vx, vy: (2 * x + 3 * y, 2 * vx + 3 * vy)),
+}
+
+
+def median_ms(fn, repeats: int) -> float:
+    fn()  # warm: kernel generation, jit compilation, page faults
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1e3 * statistics.median(times)
+
+
+def arrays(func: str, n: int, dtype: type) -> list[np.ndarray]:
+    rng = np.random.default_rng(0)
+    count = CASES[func][0]
+    shape = (int(round(n**0.5)),) * 2 if "axis=1" in func else (n,)
+    xs = [rng.random(shape).astype(dtype) for _ in range(count)]
+    return xs + [np.ones_like(x) for x in xs]
+
+
+def torch_baseline(func: str):
+    try:
+        import torch
+    except ImportError:
+        return None
+    fns = {
+        "exp(x).sum(axis=1)": lambda x: x.exp().sum(dim=1),
+        "sin(x)*exp(-x**2) + log1p(x**2)": lambda x: x.sin() * (-(x**2)).exp() + (x**2).log1p(),
+        "2*x + 3*y": lambda x, y: 2 * x + 3 * y,
+    }
+
+    def run(args):
+        half = len(args) // 2
+        ts = [torch.from_numpy(a) for a in args]
+        return torch.autograd.functional.jvp(fns[func], tuple(ts[:half]), tuple(ts[half:]))
+
+    return run
+
+
+def jax_baseline(func: str):
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        return None
+    jax.config.update("jax_enable_x64", True)
+    fns = {
+        "exp(x).sum(axis=1)": lambda x: jnp.exp(x).sum(axis=1),
+        "sin(x)*exp(-x**2) + log1p(x**2)": lambda x: jnp.sin(x) * jnp.exp(-(x**2)) + jnp.log1p(x**2),
+        "2*x + 3*y": lambda x, y: 2 * x + 3 * y,
+    }
+    jitted = jax.jit(lambda primals, tangents: jax.jvp(fns[func], primals, tangents))
+
+    def run(args):
+        half = len(args) // 2
+        out = jitted(tuple(args[:half]), tuple(args[half:]))
+        jax.block_until_ready(out)
+        return out
+
+    return run
+
+
+def kernel_table(sizes: list[int], repeats: int) -> None:
+    print("\n## Kernels (in process, medians in ms; ratio < 1 means jvpcli is faster)\n")
+    have_torch, have_jax = torch_baseline("2*x + 3*y") is not None, jax_baseline("2*x + 3*y") is not None
+    head = "| kernel | n | dtype | jvpcli | numpy | jvpcli/numpy |"
+    head += " torch | jvpcli/torch |" if have_torch else ""
+    head += " jax.jit | jvpcli/jax |" if have_jax else ""
+    print(head)
+    print("|" + " --- |" * (head.count("|") - 1))
+    for func in CASES:
+        for n in sizes:
+            for dtype in (np.float64, np.float32):
+                args = arrays(func, n, dtype)
+                half = len(args) // 2
+                ours = median_ms(lambda: jvpcli.jvp(func, tuple(args[:half]), tuple(args[half:])), repeats)
+                hand = median_ms(lambda: CASES[func][1](*args), repeats)
+                row = f"| `{func}` | {n:.0e} | {np.dtype(dtype).name} | {ours:.2f} | {hand:.2f} | {ours / hand:.2f} |"
+                for baseline, present in ((torch_baseline, have_torch), (jax_baseline, have_jax)):
+                    if present:
+                        other = median_ms(lambda b=baseline(func): b(args), repeats)
+                        row += f" {other:.2f} | {ours / other:.2f} |"
+                print(row, flush=True)
+    if not have_torch:
+        print("\n(torch not installed: `pip install torch==2.13.0` adds its column)")
+    if not have_jax:
+        print("(jax not installed: `pip install jax` adds its column)")
+
+
+def memory_table() -> None:
+    print("\n## Peak memory of a 1e7-element jvp (tracemalloc, numpy allocations)\n")
+    print("| kernel | inputs + tangents + outputs | peak during jvp | ratio |")
+    print("| --- | --- | --- | --- |")
+    for func in CASES:
+        args = arrays(func, 10**7, np.float64)
+        half = len(args) // 2
+        jvpcli.jvp(func, tuple(args[:half]), tuple(args[half:]))
+        tracemalloc.start()
+        result = jvpcli.jvp(func, tuple(args[:half]), tuple(args[half:]))
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        held = sum(a.nbytes for a in args) + result.output.nbytes + result.jvp.nbytes
+        extra = peak  # inputs were allocated before tracing began; outputs are inside the peak
+        total = sum(a.nbytes for a in args) + extra
+        print(f"| `{func}` | {held / 2**20:.0f} MiB | {total / 2**20:.0f} MiB | {total / held:.2f} |")
+
+
+def wall_ms(command: list[str], repeats: int, env: dict[str, str]) -> float:
+    def run() -> None:
+        subprocess.run(command, check=True, capture_output=True, env=env)
+
+    return median_ms(run, repeats)
+
+
+def startup_table(repeats: int) -> None:
+    print("\n## Whole process, a tiny jvp (wall, medians in ms)\n")
+    env = dict(os.environ, JVPCLI_CACHE_DIR=tempfile.mkdtemp(prefix="jvpcli-bench-"))
+    py = sys.executable
+    call = [py, "-m", "jvpcli", "jvp", "x.exp().sum(dim=1)", "x=ones(4,4)", "-v", "ones", "--format", "json"]
+    numpy_ms = wall_ms([py, "-c", "import numpy"], repeats, env)
+    stack_ms = wall_ms([py, "-c", "import numpy, sympy, click, rich"], repeats, env)
+    cached = wall_ms(call, repeats, env)
+    uncached = wall_ms([*call, "--no-cache"], repeats, env)
+    print("| call | wall | ratio | target |")
+    print("| --- | --- | --- | --- |")
+    print(f'| `python -c "import numpy"` | {numpy_ms:.0f} | 1.00 | |')
+    print(f"| `import numpy, sympy, click, rich` | {stack_ms:.0f} | {stack_ms / numpy_ms:.2f} | |")
+    print(f"| jvpcli jvp, cached kernel | {cached:.0f} | {cached / numpy_ms:.2f} | <= 1.3 x numpy |")
+    print(f"| jvpcli jvp, --no-cache | {uncached:.0f} | {uncached / (stack_ms + 300):.2f} of stack+300ms "
+          f"| <= 1.2 x (stack + 300 ms) |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1e4 and 1e6 only, fewer repeats")
+    args = parser.parse_args()
+    sizes = [10**4, 10**6] if args.quick else [10**4, 10**6, 10**7]
+    print(f"# jvpcli {jvpcli.__version__} benchmark: {os.cpu_count()} cores, numpy {np.__version__}")
+    kernel_table(sizes, 5 if args.quick else 7)
+    if not args.quick:
+        memory_table()
+    startup_table(5 if args.quick else 9)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""Blocked, threaded evaluation: rows of the inputs in cache-sized blocks on a thread pool.
+
+numpy releases the GIL inside its loops, so blocks run in parallel, and their temporaries
+stay in cache instead of costing a full-size array per operation. Used only for kernels
+whose every operation acts row by row along axis 0 (``Kernel.row_wise``); results are
+written into preallocated arrays.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from jvpcli.kernels.kernel import Kernel
+
+BLOCK_BYTES = 1 << 17
+MIN_ELEMENTS = 1 << 16
+
+
+#: below this many operations per element a kernel is memory-bound: one whole-array call wins
+MIN_COST = 10
+
+
+def worth_it(kernel: Kernel) -> bool:
+    return kernel.row_wise and kernel.cost >= MIN_COST
+
+
+def default_threads() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def run(
+    fn: Callable[..., tuple[tuple, tuple]], args: Sequence[np.ndarray], row_wise: bool, threads: int | None = None
+) -> tuple[list, list]:
+    """``fn(*args)``, in blocks of rows where that gives the same result."""
+    plan = _plan(args) if row_wise else None
+    if plan is None:
+        outs, jvps = fn(*args)
+        return list(outs), list(jvps)
+    n, rows, split = plan
+    edges = [0, *range(rows // 2, n, rows), n]
+    blocks = list(itertools.pairwise(edges))
+
+    def call(block: tuple[int, int]) -> list:
+        lo, hi = block
+        with np.errstate(all="ignore"):  # per thread: errstate does not cross into the pool
+            outs, jvps = fn(*(a[lo:hi] if s else a for a, s in zip(args, split)))
+        return [np.asarray(r) for r in (*outs, *jvps)]
+
+    # A result follows the rows when its length changes with the block's: the first two
+    # blocks differ in size, so a length that merely equals one block's is not mistaken.
+    first, second = call(blocks[0]), call(blocks[1])
+    tracks = [
+        a.ndim > 0 and b.ndim > 0 and a.shape[0] == blocks[0][1] and b.shape[0] == blocks[1][1] - blocks[1][0]
+        for a, b in zip(first, second)
+    ]
+    results = [
+        np.empty((n, *a.shape[1:]), dtype=np.result_type(a, b)) if t else a for a, b, t in zip(first, second, tracks)
+    ]
+
+    def store(block: tuple[int, int], values: list) -> None:
+        for out, value, t in zip(results, values, tracks):
+            if t:
+                out[block[0] : block[1]] = value
+
+    store(blocks[0], first)
+    store(blocks[1], second)
+    rest = blocks[2:]
+    workers = max(1, threads or default_threads())
+    if workers == 1:
+        for block in rest:
+            store(block, call(block))
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            for block, values in zip(rest, pool.map(call, rest)):
+                store(block, values)
+    half = len(results) // 2
+    return results[:half], results[half:]
+
+
+def _plan(args: Sequence[np.ndarray]) -> tuple[int, int, list[bool]] | None:
+    """Rows, rows per block, and which arguments are split; ``None`` to run whole."""
+    ndim = max((a.ndim for a in args), default=0)
+    if ndim == 0:
+        return None
+    full = [a for a in args if a.ndim == ndim]
+    n = max(a.shape[0] for a in full)
+    if any(a.shape[0] not in (1, n) for a in full):
+        return None
+    split = [a.ndim == ndim and a.shape[0] == n and n > 1 for a in args]
+    row_bytes = max(a[:1].nbytes for a, s in zip(args, split) if s) if any(split) else 0
+    total = sum(a.size for a, s in zip(args, split) if s)
+    if not any(split) or total < MIN_ELEMENTS:
+        return None
+    rows = max(2, BLOCK_BYTES // max(row_bytes, 1))
+    if n < 2 * rows:
+        return None
+    return n, rows, split

@@ -1,0 +1,99 @@
+"""Kernels on disk, so a call that was made before never imports sympy.
+
+The folder is private (0700). Each file records an HMAC of its content under a secret
+kept in the folder: a corrupt, truncated or foreign file fails the check and is rebuilt,
+never run. Writes are atomic (temporary file, then rename), so concurrent writers of the
+same kernel cannot leave half a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from jvpcli.arrays.sinks import write_atomic
+from jvpcli.kernels.kernel import Kernel
+
+SECRET = "secret"
+
+
+def default_folder() -> Path:
+    folder = os.environ.get("JVPCLI_CACHE_DIR")
+    if folder:
+        return Path(folder)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("jvpcli"))
+
+
+def cache_key(parts: Sequence[object]) -> str:
+    from jvpcli import __version__
+
+    return hashlib.sha256(json.dumps([__version__, *parts], sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class KernelCache:
+    folder: Path
+
+    def get(self, key: str) -> Kernel | None:
+        try:
+            record = json.loads((self.folder / f"{key}.json").read_text())
+            payload, mac = record["payload"], record["mac"]
+            if not hmac.compare_digest(mac, self._mac(payload)):
+                return None
+            data = json.loads(payload)
+            return Kernel.from_dict(data["kernel"]) if data.get("key") == key else None
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def put(self, key: str, kernel: Kernel) -> None:
+        """Best effort: a cache that cannot be written never fails the command."""
+        try:
+            self._ensure_folder()
+            payload = json.dumps({"key": key, "kernel": kernel.to_dict()})
+            write_atomic(
+                str(self.folder / f"{key}.json"),
+                json.dumps({"payload": payload, "mac": self._mac(payload)}).encode(),
+                mode=0o600,
+            )
+        except OSError:
+            pass
+
+    def info(self) -> tuple[int, int]:
+        files = list(self.folder.glob("*.json")) if self.folder.is_dir() else []
+        return len(files), sum(f.stat().st_size for f in files)
+
+    def clear(self) -> int:
+        count = self.info()[0]
+        if self.folder.is_dir():
+            shutil.rmtree(self.folder)
+        return count
+
+    def _ensure_folder(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.folder, 0o700)
+
+    def _secret(self) -> bytes:
+        path = self.folder / SECRET
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            self._ensure_folder()
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process made it first
+                return path.read_bytes()
+            with os.fdopen(fd, "wb") as fp:
+                fp.write(secrets.token_bytes(32))
+            return path.read_bytes()
+
+    def _mac(self, payload: str) -> str:
+        return hmac.new(self._secret(), payload.encode(), hashlib.sha256).hexdigest()

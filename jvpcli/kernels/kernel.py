@@ -1,0 +1,43 @@
+"""What the symbolic stage hands to evaluation: plain data, so it can be cached on disk."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Graph:
+    """The symbolic output and jvp in FUNC's language; tangents are named ``v_NAME``."""
+
+    output: tuple[str, ...]
+    jvp: tuple[str, ...]
+    tangents: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """Generated numpy source ``kernel(inputs..., tangents..., constants...)`` and facts about it."""
+
+    inputs: tuple[str, ...]
+    constants: tuple[str, ...]
+    source: str
+    n_outputs: int
+    is_tuple: bool
+    #: inputs on which no output depends, and outputs that depend on no input
+    unused_inputs: tuple[str, ...]
+    constant_outputs: tuple[int, ...]
+    #: every operation acts row by row along axis 0, so blocks of rows can run apart
+    row_wise: bool
+    #: operations per element (sympy's count_ops): blocks pay off only for busy kernels
+    cost: int
+    graph: Graph | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Kernel:
+        graph = data.get("graph")
+        fields = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k != "graph"}
+        return cls(**fields, graph=Graph(**{k: tuple(v) for k, v in graph.items()}) if graph else None)
