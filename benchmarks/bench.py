@@ -50,7 +50,7 @@ def median_ms(fn, repeats: int) -> float:
 def arrays(func: str, n: int, dtype: type) -> list[np.ndarray]:
     rng = np.random.default_rng(0)
     count = CASES[func][0]
-    shape = (int(round(n**0.5)),) * 2 if "axis=1" in func else (n,)
+    shape = (round(n**0.5),) * 2 if "axis=1" in func else (n,)
     xs = [rng.random(shape).astype(dtype) for _ in range(count)]
     return xs + [np.ones_like(x) for x in xs]
 
@@ -97,6 +97,19 @@ def jax_baseline(func: str):
     return run
 
 
+def kernel_row(func: str, n: int, dtype: type, repeats: int, baselines: list) -> str:
+    args = arrays(func, n, dtype)
+    half = len(args) // 2
+    ours = median_ms(lambda: jvpcli.jvp(func, tuple(args[:half]), tuple(args[half:])), repeats)
+    hand = median_ms(lambda: CASES[func][1](*args), repeats)
+    row = f"| `{func}` | {n:.0e} | {np.dtype(dtype).name} | {ours:.2f} | {hand:.2f} | {ours / hand:.2f} |"
+    for baseline in baselines:
+        run = baseline(func)
+        other = median_ms(lambda: run(args), repeats)  # noqa: B023 - called before the loop moves on
+        row += f" {other:.2f} | {ours / other:.2f} |"
+    return row
+
+
 def kernel_table(sizes: list[int], repeats: int) -> None:
     print("\n## Kernels (in process, medians in ms; ratio < 1 means jvpcli is faster)\n")
     have_torch, have_jax = torch_baseline("2*x + 3*y") is not None, jax_baseline("2*x + 3*y") is not None
@@ -105,19 +118,11 @@ def kernel_table(sizes: list[int], repeats: int) -> None:
     head += " jax.jit | jvpcli/jax |" if have_jax else ""
     print(head)
     print("|" + " --- |" * (head.count("|") - 1))
+    baselines = [b for b, present in ((torch_baseline, have_torch), (jax_baseline, have_jax)) if present]
     for func in CASES:
         for n in sizes:
             for dtype in (np.float64, np.float32):
-                args = arrays(func, n, dtype)
-                half = len(args) // 2
-                ours = median_ms(lambda: jvpcli.jvp(func, tuple(args[:half]), tuple(args[half:])), repeats)
-                hand = median_ms(lambda: CASES[func][1](*args), repeats)
-                row = f"| `{func}` | {n:.0e} | {np.dtype(dtype).name} | {ours:.2f} | {hand:.2f} | {ours / hand:.2f} |"
-                for baseline, present in ((torch_baseline, have_torch), (jax_baseline, have_jax)):
-                    if present:
-                        other = median_ms(lambda b=baseline(func): b(args), repeats)
-                        row += f" {other:.2f} | {ours / other:.2f} |"
-                print(row, flush=True)
+                print(kernel_row(func, n, dtype, repeats, baselines), flush=True)
     if not have_torch:
         print("\n(torch not installed: `pip install torch==2.13.0` adds its column)")
     if not have_jax:
@@ -163,8 +168,10 @@ def startup_table(repeats: int) -> None:
     print(f'| `python -c "import numpy"` | {numpy_ms:.0f} | 1.00 | |')
     print(f"| `import numpy, sympy, click, rich` | {stack_ms:.0f} | {stack_ms / numpy_ms:.2f} | |")
     print(f"| jvpcli jvp, cached kernel | {cached:.0f} | {cached / numpy_ms:.2f} | <= 1.3 x numpy |")
-    print(f"| jvpcli jvp, --no-cache | {uncached:.0f} | {uncached / (stack_ms + 300):.2f} of stack+300ms "
-          f"| <= 1.2 x (stack + 300 ms) |")
+    print(
+        f"| jvpcli jvp, --no-cache | {uncached:.0f} | {uncached / (stack_ms + 300):.2f} of stack+300ms "
+        f"| <= 1.2 x (stack + 300 ms) |"
+    )
 
 
 def main() -> None:

@@ -62,3 +62,11 @@ def proc():
         return subprocess.run([*jvpcli_command(), *args], input=stdin, capture_output=True, timeout=120, **kwargs)
 
     return invoke
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory, monkeypatch):
+    """Each test's kernel cache is its own folder, never the user's."""
+    folder = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("JVPCLI_CACHE_DIR", str(folder))
+    return folder

@@ -18,8 +18,9 @@ def test_v_defaults_to_one_for_a_single_one_element_input():
 
 def test_an_output_that_depends_on_no_input_gets_zeros_of_its_shape_and_dtype():
     x = np.ones((2, 3), dtype=np.float32)
-    result = jvpcli.jvp("lambda x, c: (x * 0 + 1, c * 2)", (x, np.ones(4, dtype=np.float32)),
-                        (x, np.ones(4, dtype=np.float32)))
+    result = jvpcli.jvp(
+        "lambda x, c: (x * 0 + 1, c * 2)", (x, np.ones(4, dtype=np.float32)), (x, np.ones(4, dtype=np.float32))
+    )
     assert result.jvp[0].shape == (2, 3) and result.jvp[0].dtype == np.float32 and not result.jvp[0].any()
     np.testing.assert_array_equal(result.jvp[1], np.full(4, 2.0, dtype=np.float32))
 

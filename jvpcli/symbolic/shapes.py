@@ -57,7 +57,11 @@ def acts_row_wise(exprs: Iterable[sp.Basic]) -> bool:
         if node in seen:
             continue
         seen.add(node)
-        if isinstance(node, ArrayOp) and not node.elementwise:
+        if isinstance(node, o.ArrayIndex):
+            index = node.param("index")
+            if not index or index[0] != ("slice", None, None, None):  # x[:, ...] keeps the rows
+                return False
+        elif isinstance(node, ArrayOp) and not node.elementwise:
             axis = node.param("axis") if isinstance(node, BY_AXIS) else None
             axes = axis if isinstance(axis, tuple) else (axis,)
             if axis is None or not axes or not all(isinstance(a, int) and a > 0 for a in axes):

@@ -1,0 +1,162 @@
+"""Generated kernels: the disk cache, and blocked evaluation against one whole-array call."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import jvpcli_command
+
+import jvpcli
+from jvpcli.api import kernel_for
+from jvpcli.kernels import blocked
+from jvpcli.kernels.cache import KernelCache, cache_key
+from jvpcli.kernels.loader import load
+from jvpcli.lang.parse import parse
+
+CALL = ["jvp", "sin(x).sum(axis=1)", "x=ones(3, 4)", "-v", "ones", "--format", "json"]
+
+
+def _files(folder):
+    return sorted(p for p in folder.glob("*.json"))
+
+
+def test_a_cache_hit_never_imports_sympy(private_cache):
+    first = subprocess.run([*jvpcli_command(), *CALL], capture_output=True, timeout=120)
+    assert first.returncode == 0 and len(_files(private_cache)) == 1
+    probe = (
+        "import sys\nfrom jvpcli.cli.commands import cli\n"
+        f"try:\n    cli.main({CALL!r}, standalone_mode=False)\nfinally:\n"
+        "    print('SYMPY' if 'sympy' in sys.modules else 'NO-SYMPY', file=sys.stderr)\n"
+    )
+    second = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=120)
+    assert second.returncode == 0 and second.stderr.strip().endswith(b"NO-SYMPY")
+    assert json.loads(second.stdout) == json.loads(first.stdout)
+
+
+def test_cache_folder_is_private(private_cache):
+    subprocess.run([*jvpcli_command(), *CALL], capture_output=True, timeout=120, check=True)
+    assert os.stat(private_cache).st_mode & 0o777 == 0o700
+    assert all(os.stat(p).st_mode & 0o077 == 0 for p in private_cache.iterdir())
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda p: p.write_text("{ not json"),
+        lambda p: p.write_text(p.read_text()[:40]),
+        lambda p: p.write_text(json.dumps({**json.loads(p.read_text()), "mac": "0" * 64})),
+        lambda p: p.write_text(
+            json.dumps(
+                {
+                    **json.loads(p.read_text()),
+                    "payload": json.loads(p.read_text())["payload"].replace("numpy.sin", "numpy.cos"),
+                }
+            )
+        ),
+    ],
+    ids=["garbage", "truncated", "foreign mac", "edited source"],
+)
+def test_a_corrupt_or_foreign_file_is_rebuilt_not_run(private_cache, spoil, monkeypatch):
+    monkeypatch.setattr("jvpcli.api._MEMO", {})
+    program = parse("sin(x).sum(axis=1)")
+    parts = ("jvp", program.text, (("x", False),), (), False)
+    store = KernelCache(private_cache)
+    good = kernel_for(program, (("x", False),), (), False, cache=True)
+    (path,) = _files(private_cache)
+    spoil(path)
+    assert store.get(cache_key(parts)) is None
+    result = subprocess.run([*jvpcli_command(), *CALL], capture_output=True, timeout=120)
+    assert result.returncode == 0
+    np.testing.assert_allclose(json.loads(result.stdout)["jvp"]["data"], [np.cos(1.0) * 4] * 3)
+    assert store.get(cache_key(parts)) == good
+
+
+def test_the_version_is_part_of_the_key(monkeypatch):
+    parts = ("jvp", "x", (("x", False),), (), False)
+    before = cache_key(parts)
+    monkeypatch.setattr(jvpcli, "__version__", "999")
+    assert cache_key(parts) != before
+
+
+def test_concurrent_writers_leave_one_valid_file(private_cache):
+    procs = [
+        subprocess.Popen([*jvpcli_command(), *CALL], stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(6)
+    ]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1] for o in outs]
+    assert len({o[0] for o in outs}) == 1
+    (path,) = _files(private_cache)
+    assert not [p for p in private_cache.iterdir() if p.name.startswith(".jvpcli-")]
+    program = parse("sin(x).sum(axis=1)")
+    assert KernelCache(private_cache).get(path.stem) is not None
+    assert (
+        KernelCache(private_cache).get(path.stem).source
+        == kernel_for(program, (("x", False),), (), False, cache=False).source
+    )
+
+
+def test_cache_info_and_clear(run, private_cache):
+    run("jvp", "x * 2", "[1.0]")
+    assert "1 kernel(s)" in run("cache", "info").stdout
+    assert "removed 1 kernel(s)" in run("cache", "clear").stdout
+    assert not private_cache.exists()
+    assert run("jvp", "x * 3", "[1.0]", "--no-cache").exit_code == 0 and not private_cache.exists()
+
+
+# ---- blocked evaluation ---------------------------------------------------------------
+ELEMENTWISE = [
+    "lambda x, y: sin(x) * exp(-x**2) + log1p(x**2) * y",
+    "lambda x, y: where(x > y, sigmoid(x), softplus(y)) + maximum(x, y) * tanh(x) + clip(x, 0.2, 0.8)",
+    "lambda x, y: x ** y + erf(x) * cbrt(y) + abs(x - y) + relu(x - 0.5) + floor(y * 3)",
+]
+ROW_WISE = [
+    "lambda x, y: exp(x).sum(axis=1) * y.mean(axis=1)",
+    "lambda x, y: logsumexp(x, axis=1) + softmax(y, axis=1).sum(axis=1) + amax(x * y, axis=1)",
+    "lambda x, y: cumsum(sin(x), axis=1) + flip(y, 1) * norm(x, axis=1, keepdims=True) + prod(y, axis=1)[:, None]",
+]
+
+
+def _kernel(func, x, y):
+    program = parse(func)
+    kinds = tuple((n, False) for n in ("x", "y"))
+    kernel = kernel_for(program, kinds, (), False, cache=False)
+    return kernel, load(kernel.source), [x, y, np.ones_like(x) * 0.5, np.full_like(y, -0.25)]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("func", ELEMENTWISE + ROW_WISE)
+def test_blocks_equal_one_whole_call(monkeypatch, func, threads):
+    monkeypatch.setattr(blocked, "BLOCK_BYTES", 8 * 7 * 5)  # 5 rows: blocks do not divide 203 rows
+    monkeypatch.setattr(blocked, "MIN_ELEMENTS", 1)
+    rng = np.random.default_rng(1)
+    x, y = rng.uniform(0.1, 0.9, (203, 7)), rng.uniform(0.1, 0.9, (203, 7))
+    kernel, fn, args = _kernel(func, x, y)
+    assert kernel.row_wise
+    whole = [np.asarray(r) for r in (*fn(*args)[0], *fn(*args)[1])]
+    outs, jvps = blocked.run(fn, args, True, threads)
+    for a, b in zip(whole, (*outs, *jvps)):
+        if func in ELEMENTWISE:
+            np.testing.assert_array_equal(a, b)
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-13, atol=0)
+
+
+@pytest.mark.parametrize(
+    "func", ["x.sum()", "x.sum(axis=0)", "x @ x.T", "x[0]", "x.reshape(-1)", "softmax(x, axis=-1)", "x.T + x"]
+)
+def test_kernels_that_mix_rows_are_not_split(func):
+    program = parse(func)
+    assert not kernel_for(program, (("x", False),), (), False, cache=False).row_wise
+
+
+def test_a_result_that_does_not_follow_the_rows_is_kept_whole(monkeypatch):
+    monkeypatch.setattr(blocked, "BLOCK_BYTES", 8 * 2 * 4)
+    monkeypatch.setattr(blocked, "MIN_ELEMENTS", 1)
+    x, c = np.ones((40, 2)), np.arange(8.0).reshape(4, 2)  # c has as many rows as one block
+    fn = load("def kernel(a0, a1):\n    return (a0 * 2, a1 * 3, ), (a0, a1, )\n")
+    outs, _ = blocked.run(fn, [x, c[None]], True, 2)
+    np.testing.assert_array_equal(outs[1], c[None] * 3)
+    assert outs[0].shape == (40, 2)
