@@ -66,7 +66,8 @@ def proc():
 
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path_factory, monkeypatch):
-    """Each test's kernel cache is its own folder, never the user's."""
+    """Each test's kernel cache is its own folder, never the user's, and in-process memory starts empty."""
     folder = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("JVPCLI_CACHE_DIR", str(folder))
+    monkeypatch.setattr("jvpcli.api._MEMO", {})
     return folder

@@ -59,8 +59,7 @@ def test_cache_folder_is_private(private_cache):
     ],
     ids=["garbage", "truncated", "foreign mac", "edited source"],
 )
-def test_a_corrupt_or_foreign_file_is_rebuilt_not_run(private_cache, spoil, monkeypatch):
-    monkeypatch.setattr("jvpcli.api._MEMO", {})
+def test_a_corrupt_or_foreign_file_is_rebuilt_not_run(private_cache, spoil):
     program = parse("sin(x).sum(axis=1)")
     parts = ("jvp", program.text, (("x", False),), (), False)
     store = KernelCache(private_cache)
