@@ -7,6 +7,7 @@ part that imports sympy. Its result is plain data, independent of array sizes an
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import sympy as sp
 
@@ -36,33 +37,54 @@ def tangent_names(inputs: Sequence[str], taken: set[str]) -> list[str]:
     return names
 
 
+@dataclass(frozen=True)
+class Derived:
+    """FUNC's outputs and their jvps as expressions, with the symbols they are written in."""
+
+    inputs: tuple[sp.Symbol, ...]
+    tangents: tuple[sp.Symbol, ...]
+    constants: tuple[sp.Symbol, ...]
+    outputs: tuple[sp.Expr, ...]
+    jvps: tuple[sp.Expr, ...]
+    is_tuple: bool
+
+
+def derive_jvp(
+    program: Program, inputs: Sequence[tuple[str, bool]], constants: Sequence[tuple[str, bool]] = ()
+) -> Derived:
+    """``inputs`` and ``constants`` are ``(name, is_complex)`` pairs in binding order."""
+    xs = [symbol(n, c) for n, c in inputs]
+    cs = [symbol(n, c) for n, c in constants]
+    tnames = tangent_names([n for n, _ in inputs], {n for n, _ in (*inputs, *constants)})
+    ts = [symbol(t, c) for t, (_, c) in zip(tnames, inputs)]
+    built = build(program, {s.name: s for s in (*xs, *cs)})
+    jvps = derive.jvp(built.outputs, dict(zip(xs, ts)))
+    return Derived(tuple(xs), tuple(ts), tuple(cs), built.outputs, tuple(jvps), built.is_tuple)
+
+
 def compile_jvp(
     program: Program,
     inputs: Sequence[tuple[str, bool]],
     constants: Sequence[tuple[str, bool]] = (),
     create_graph: bool = False,
 ) -> Kernel:
-    """``inputs`` and ``constants`` are ``(name, is_complex)`` pairs in binding order."""
-    xs = [symbol(n, c) for n, c in inputs]
-    cs = [symbol(n, c) for n, c in constants]
-    names = [n for n, _ in inputs]
-    tnames = tangent_names(names, {n for n, _ in (*inputs, *constants)})
-    ts = [symbol(t, c) for t, (_, c) in zip(tnames, inputs)]
-    built = build(program, {s.name: s for s in (*xs, *cs)})
-    jvps = derive.jvp(built.outputs, dict(zip(xs, ts)))
-    used = set().union(*(j.free_symbols for j in jvps))
+    """The numpy kernel of FUNC's output and jvp, and what strict mode needs to know."""
+    d = derive_jvp(program, inputs, constants)
+    used = set().union(*(j.free_symbols for j in d.jvps))
+    exprs = [*d.outputs, *d.jvps]
     graph = None
     if create_graph:
-        graph = Graph(tuple(map(func_text, built.outputs)), tuple(map(func_text, jvps)), tuple(tnames))
+        graph = Graph(
+            tuple(map(func_text, d.outputs)), tuple(map(func_text, d.jvps)), tuple(t.name for t in d.tangents)
+        )
     return Kernel(
-        inputs=tuple(names),
-        constants=tuple(n for n, _ in constants),
-        source=codegen.source([*built.outputs, *jvps], [*xs, *ts, *cs], len(built.outputs)),
-        n_outputs=len(built.outputs),
-        is_tuple=built.is_tuple,
-        unused_inputs=tuple(n for n, t in zip(names, ts) if t not in used),
-        constant_outputs=tuple(i for i, j in enumerate(jvps) if not j.free_symbols & set(ts)),
-        row_wise=acts_row_wise([*built.outputs, *jvps]),
-        cost=int(sp.count_ops([*built.outputs, *jvps])),
+        inputs=tuple(x.name for x in d.inputs),
+        constants=tuple(c.name for c in d.constants),
+        source=codegen.source(exprs, [*d.inputs, *d.tangents, *d.constants], len(d.outputs)),
+        n_outputs=len(d.outputs),
+        is_tuple=d.is_tuple,
+        unused_inputs=tuple(x.name for x, t in zip(d.inputs, d.tangents) if t not in used),
+        constant_outputs=tuple(i for i, j in enumerate(d.jvps) if not j.free_symbols & set(d.tangents)),
+        row_wise=acts_row_wise(exprs),
         graph=graph,
     )

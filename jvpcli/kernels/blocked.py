@@ -11,22 +11,11 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from jvpcli.kernels.kernel import Kernel
-
-BLOCK_BYTES = 1 << 17
+BLOCK_BYTES = 1 << 16
 MIN_ELEMENTS = 1 << 16
-
-
-#: below this many operations per element a kernel is memory-bound: one whole-array call wins
-MIN_COST = 10
-
-
-def worth_it(kernel: Kernel) -> bool:
-    return kernel.row_wise and kernel.cost >= MIN_COST
 
 
 def default_threads() -> int:
@@ -69,15 +58,22 @@ def run(
 
     store(blocks[0], first)
     store(blocks[1], second)
-    rest = blocks[2:]
-    workers = max(1, threads or default_threads())
-    if workers == 1:
-        for block in rest:
+
+    def work(chunk: list[tuple[int, int]]) -> None:
+        for block in chunk:
             store(block, call(block))
+
+    # each thread takes one contiguous run of blocks: no per-block scheduling
+    rest = blocks[2:]
+    workers = max(1, min(threads or default_threads(), len(rest)))
+    chunks = [rest[i * len(rest) // workers : (i + 1) * len(rest) // workers] for i in range(workers)]
+    if workers == 1:
+        work(rest)
     else:
+        from concurrent.futures import ThreadPoolExecutor  # only here: its import costs start-up
+
         with ThreadPoolExecutor(workers) as pool:
-            for block, values in zip(rest, pool.map(call, rest)):
-                store(block, values)
+            list(pool.map(work, chunks))
     half = len(results) // 2
     return results[:half], results[half:]
 

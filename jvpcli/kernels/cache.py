@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import json
 import os
-import secrets
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -92,7 +91,7 @@ class KernelCache:
             except FileExistsError:  # another process made it first
                 return path.read_bytes()
             with os.fdopen(fd, "wb") as fp:
-                fp.write(secrets.token_bytes(32))
+                fp.write(os.urandom(32))
             return path.read_bytes()
 
     def _mac(self, payload: str) -> str:
