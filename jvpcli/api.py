@@ -71,6 +71,28 @@ def jvp(
     return jvp_bound(program, xs, ts, constants, Options(create_graph, strict, dtype, threads, cache))
 
 
+@dataclass(frozen=True)
+class Point:
+    """Inputs, tangents and constants as numeric arrays, by name, inputs in FUNC's order."""
+
+    inputs: dict[str, np.ndarray]
+    tangents: dict[str, np.ndarray]
+    constants: dict[str, np.ndarray]
+
+
+def prepare(
+    inputs: Mapping[str, ArrayLike],
+    v: Mapping[str, ArrayLike] | None,
+    constants: Mapping[str, ArrayLike],
+    dtype: Any = None,
+) -> Point:
+    """Arrays of numbers with torch's dtype rules; tangents checked against their inputs."""
+    xs = {n: as_input(a, n, dtype) for n, a in inputs.items()}
+    cs = {n: as_input(a, n, dtype) for n, a in constants.items()}
+    ts = default_tangents(xs) if v is None else {n: _tangent(xs[n], as_input(t, n, dtype), n) for n, t in v.items()}
+    return Point(xs, ts, cs)
+
+
 def jvp_bound(
     program: Program,
     inputs: Mapping[str, ArrayLike],
@@ -79,16 +101,17 @@ def jvp_bound(
     options: Options = Options(),
 ) -> JvpResult:
     """``jvp`` once every input, tangent and constant is bound to its name (in input order)."""
-    dtype = options.dtype
-    xs = {n: as_input(a, n, dtype) for n, a in inputs.items()}
-    cs = {n: as_input(a, n, dtype) for n, a in constants.items()}
-    ts = default_tangents(xs) if v is None else {n: _tangent(xs[n], as_input(t, n, dtype), n) for n, t in v.items()}
-    kinds = tuple((n, bool(np.iscomplexobj(a))) for n, a in xs.items())
-    const_kinds = tuple((n, bool(np.iscomplexobj(a))) for n, a in cs.items())
+    return jvp_at(program, prepare(inputs, v, constants, options.dtype), options)
+
+
+def jvp_at(program: Program, point: Point, options: Options = Options()) -> JvpResult:
+    kinds = tuple((n, bool(np.iscomplexobj(a))) for n, a in point.inputs.items())
+    const_kinds = tuple((n, bool(np.iscomplexobj(a))) for n, a in point.constants.items())
     kernel = kernel_for(program, kinds, const_kinds, options.create_graph, options.cache)
     if options.strict:
         check_strict(kernel)
-    outputs, jvps = evaluate(kernel, list(xs.values()), list(ts.values()), list(cs.values()), options.threads)
+    arrays = [list(point.inputs.values()), list(point.tangents.values()), list(point.constants.values())]
+    outputs, jvps = evaluate(kernel, *arrays, options.threads)
     pick = tuple if kernel.is_tuple else (lambda items: items[0])
     return JvpResult(pick(outputs), pick(jvps), kernel.inputs, kernel.graph)
 

@@ -69,5 +69,9 @@ class NonFiniteWarning(RuntimeWarning):
     """A result holds NaN or infinity (``log(0)``): reported, not an error."""
 
 
+class CheckFailed(JvpcliError):
+    """``check``: the symbolic jvp and the finite difference disagree beyond the tolerance."""
+
+
 class ComputeError(JvpcliError):
     """numpy refused to evaluate the kernel (singular matrix, bad index, ...)."""

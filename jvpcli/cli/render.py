@@ -13,6 +13,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from jvpcli.check import CheckReport
 from jvpcli.evaluate import label
 
 
@@ -58,3 +59,18 @@ def print_tables(
     for item in items:
         console.print(item)
     stream.write("".join(line.rstrip() + "\n" for line in console.file.getvalue().splitlines()))
+
+
+def print_check(stream: TextIO, report: CheckReport, terminal: bool) -> None:
+    """One row per output: the largest errors against the finite difference, and the verdict."""
+    table = Table(box=box.ROUNDED if terminal else box.ASCII)
+    for column in ("output", "max abs error", "max rel error", "atol", "rtol", "verdict"):
+        table.add_column(column)
+    for row in report.rows:
+        verdict = "[green]ok[/green]" if row.passed else "[bold red]FAIL[/bold red]"
+        table.add_row(row.name, f"{row.max_abs:.3g}", f"{row.max_rel:.3g}", f"{row.atol:g}", f"{row.rtol:g}", verdict)
+    heading = Text(f"jvp against a central difference, step {report.step:.3g}", style="bold")
+    console = Console(
+        file=stream, force_terminal=terminal, width=None if terminal else 200, color_system="auto" if terminal else None
+    )
+    console.print(Group(heading, table))

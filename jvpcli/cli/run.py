@@ -1,15 +1,16 @@
-"""The jvp command's work, below click: read FUNC and SOURCEs, call the API."""
+"""What a command asked for, below click: read FUNC and its SOURCEs into a Program and a Point."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from jvpcli.api import JvpResult, Options, jvp_bound
+from jvpcli.api import Options, Point, prepare
 from jvpcli.arrays.sources import SourceReader
 from jvpcli.cli.binding import load
 from jvpcli.errors import SourceError
-from jvpcli.lang.parse import parse
+from jvpcli.lang.parse import Program, parse
 
 
 def read_func(func: str) -> str:
@@ -23,16 +24,25 @@ def read_func(func: str) -> str:
         raise SourceError(f"cannot read FUNC from '{func[1:]}': {exc}") from None
 
 
-def run_jvp(
-    func: str,
-    sources: Sequence[str],
-    named: Sequence[str],
-    tangents: Sequence[str],
-    constants: Sequence[str],
-    options: Options,
-    seed: int,
-) -> JvpResult:
-    program = parse(read_func(func))
-    reader = SourceReader(stdin=sys.stdin.buffer if sys.stdin else None, seed=seed)
-    bound = load(program, sources, named, tangents, constants, reader)
-    return jvp_bound(program, bound.inputs, bound.tangents, bound.constants, options)
+@dataclass(frozen=True)
+class Request:
+    """FUNC, its SOURCEs and how to read them: what ``jvp`` and ``check`` share."""
+
+    func: str
+    sources: Sequence[str]
+    named: Sequence[str]
+    tangents: Sequence[str]
+    constants: Sequence[str]
+    dtype: str | None
+    seed: int
+    threads: int | None
+    cache: bool
+
+    def options(self, **flags: bool) -> Options:
+        return Options(dtype=self.dtype, threads=self.threads, cache=self.cache, **flags)
+
+    def load(self) -> tuple[Program, Point]:
+        program = parse(read_func(self.func))
+        reader = SourceReader(stdin=sys.stdin.buffer if sys.stdin else None, seed=self.seed)
+        bound = load(program, self.sources, self.named, self.tangents, self.constants, reader)
+        return program, prepare(bound.inputs, bound.tangents, bound.constants, self.dtype)

@@ -84,6 +84,13 @@ class ArrayOp(sp.Function):
         parts = [printer._print(a) for a in self.arrays] + self._param_text()
         return f"{self.func_name}({', '.join(parts)})"
 
+    def _latex(self, printer: Any) -> str:
+        parts = [printer._print(a) for a in self.arrays]
+        params = ", ".join(p.replace("_", r"\_") for p in self._param_text())
+        name = (self.func_name or type(self).__name__.removeprefix("Array").lower()).replace("_", r"\_")
+        inner = ", ".join(parts) + (f"; {params}" if params else "")
+        return rf"\operatorname{{{name}}}\left({inner}\right)"
+
 
 def _op(
     name: str, numpy_name: str, func_name: str, params: tuple[str, ...] = (), elementwise: bool = False, **extra: Any
