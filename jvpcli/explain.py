@@ -44,7 +44,8 @@ def as_def(d: Derived) -> str:
     """``def jvp(x, v_x): ...`` that jvpcli reads back as FUNC; subexpressions used twice become names."""
     exprs = [*d.outputs, *d.jvps]
     taken = {s.name for s in (*d.inputs, *d.tangents, *d.constants)}
-    shared, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("w", exclude=[sp.Symbol(t) for t in taken]))
+    names = sp.numbered_symbols("w", exclude=[sp.Symbol(t) for t in taken])
+    shared, reduced = codegen.live(*sp.cse(exprs, symbols=names))
     params = ", ".join(s.name for s in (*d.inputs, *d.tangents, *d.constants))
     lines = [f"def jvp({params}):"]
     lines += [f"    {name} = {func_text(value)}" for name, value in shared]

@@ -37,6 +37,17 @@ class KernelPrinter(SciPyPrinter):
         return f"scipy.special.polygamma({self._print(n)}, {self._print(x)})"
 
 
+def live(shared: list[tuple[sp.Symbol, sp.Expr]], reduced: list[sp.Expr]) -> tuple[list, list[sp.Expr]]:
+    """``cse``'s assignments that the results still use: rebuilding can cancel terms (atan2(y, x) + atan2(x, y))."""
+    needed = set().union(*(e.free_symbols for e in reduced))
+    kept = []
+    for sym, value in reversed(shared):
+        if sym in needed:
+            kept.append((sym, value))
+            needed |= value.free_symbols
+    return kept[::-1], reduced
+
+
 def source(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol], n_outputs: int, name: str = "kernel") -> str:
     """Python source of ``name(a0, a1, ...) -> (outputs, jvps)``."""
     internal = [sp.Symbol(f"a{i}", **s.assumptions0) for i, s in enumerate(args)]
@@ -44,7 +55,7 @@ def source(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol], n_outputs: int, 
     stray = set().union(*(e.free_symbols for e in exprs)) - set(internal)
     if stray:
         raise RuntimeError(f"free symbols outside the arguments: {sorted(map(str, stray))}")
-    shared, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("s"), order="none")
+    shared, reduced = live(*sp.cse(exprs, symbols=sp.numbered_symbols("s"), order="none"))
     printer = KernelPrinter()
     lines = [f"def {name}({', '.join(map(str, internal))}):"]
     lines += [f"    {sym} = {printer.doprint(value)}" for sym, value in shared]

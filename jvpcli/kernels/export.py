@@ -19,6 +19,11 @@ def _helpers() -> str:
     return body.rstrip() + "\n"
 
 
+def _namespace() -> str:
+    names = [n for n, f in vars(runtime).items() if inspect.isfunction(f) and f.__module__ == runtime.__name__]
+    return ", ".join(f"{n}={n}" for n in names if not n.startswith("_"))
+
+
 def module_source(func: str, d: Derived, version: str) -> str:
     inputs = [s.name for s in (*d.inputs, *d.constants)]
     everything = [s.name for s in (*d.inputs, *d.tangents, *d.constants)]
@@ -31,8 +36,8 @@ def module_source(func: str, d: Derived, version: str) -> str:
     picked_jvps = "jvps" if d.is_tuple else "jvps[0]"
     escaped = func.strip().replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
     quoted = "\n".join("    " + line for line in escaped.splitlines())
-    helpers = "\n\n" + _helpers() + "\n\n_rt = sys.modules[__name__]\n" if "_rt." in code else ""
-    imports = ["import sys", ""] if helpers else []
+    helpers = "\n\n" + _helpers() + f"\n\n_rt = types.SimpleNamespace({_namespace()})\n" if "_rt." in code else ""
+    imports = ["import types", ""] if helpers else []
     imports += ["import numpy", *(["import numpy as np"] if helpers else [])]  # numpy: jvp's shapes below
     imports += ["import scipy.special"] if "scipy." in code else []
     imports += ["from numpy.lib.array_utils import normalize_axis_tuple"] if helpers else []

@@ -84,12 +84,13 @@ class ArrayOp(sp.Function):
         parts = [printer._print(a) for a in self.arrays] + self._param_text()
         return f"{self.func_name}({', '.join(parts)})"
 
-    def _latex(self, printer: Any) -> str:
+    def _latex(self, printer: Any, exp: Any = None) -> str:
         parts = [printer._print(a) for a in self.arrays]
         params = ", ".join(p.replace("_", r"\_") for p in self._param_text())
         name = (self.func_name or type(self).__name__.removeprefix("Array").lower()).replace("_", r"\_")
         inner = ", ".join(parts) + (f"; {params}" if params else "")
-        return rf"\operatorname{{{name}}}\left({inner}\right)"
+        text = rf"\operatorname{{{name}}}\left({inner}\right)"
+        return text if exp is None else rf"{{{text}}}^{{{exp}}}"
 
 
 def _op(
