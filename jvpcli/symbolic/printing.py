@@ -34,25 +34,22 @@ class FuncPrinter(StrPrinter):
     def _print_Float(self, expr: sp.Float) -> str:
         return repr(float(expr))
 
-    def _print_ImaginaryUnit(self, expr: Any) -> str:
-        return "1j"
+    def _print_NumberSymbol(self, expr: Any) -> str:
+        return _CONSTANTS[type(expr).__name__]
 
-    def _print_Exp1(self, expr: Any) -> str:
-        return "e"
+    _print_ImaginaryUnit = _print_Exp1 = _print_Pi = _print_Infinity = _print_NumberSymbol
+    _print_NegativeInfinity = _print_NaN = _print_ComplexInfinity = _print_NumberSymbol
 
-    def _print_Pi(self, expr: Any) -> str:
-        return "pi"
 
-    def _print_Infinity(self, expr: Any) -> str:
-        return "inf"
-
-    def _print_NegativeInfinity(self, expr: Any) -> str:
-        return "-inf"
-
-    def _print_NaN(self, expr: Any) -> str:
-        return "nan"
-
-    _print_ComplexInfinity = _print_NaN
+_CONSTANTS = {
+    "ImaginaryUnit": "1j",
+    "Exp1": "e",
+    "Pi": "pi",
+    "Infinity": "inf",
+    "NegativeInfinity": "-inf",
+    "NaN": "nan",
+    "ComplexInfinity": "nan",
+}
 
 
 def func_text(expr: sp.Expr) -> str:

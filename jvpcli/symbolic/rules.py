@@ -130,10 +130,14 @@ def _sigmoid(x: sp.Expr) -> sp.Expr:
     return s * (1 - s)
 
 
-def _prod(node: o.ArrayOp, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
-    x, axis = node.arrays[0], node.param("axis")
-    others = o.ArrayProdExcept.make(x, axis=axis)
-    return _sum(others * shaped(d[0], x), axis, node.param("keepdims"))
+def weighted_sum(weights: Callable[[sp.Expr, object], sp.Expr]) -> Rule:
+    """A reduction whose tangent is ``sum(weights(x) * dx)`` over its axes."""
+
+    def rule(node: o.ArrayOp, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
+        x, axis = node.arrays[0], node.param("axis")
+        return _sum(weights(x, axis) * shaped(d[0], x), axis, node.param("keepdims"))
+
+    return rule
 
 
 def _prod_except(node: o.ArrayOp, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
@@ -148,12 +152,6 @@ def _extreme(node: o.ArrayOp, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
     mask = _cmp(x, "==", node.func.make(x, axis=axis, keepdims=True))
     ties = _sum(_where(mask, 1, 0), axis, keepdims)
     return _sum(_where(mask, shaped(d[0], x), 0), axis, keepdims) / ties
-
-
-def _logsumexp(node: o.ArrayOp, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
-    x, axis = node.arrays[0], node.param("axis")
-    weights = o.ArraySoftmax.make(x, axis=axis)
-    return _sum(weights * shaped(d[0], x), axis, node.param("keepdims"))
 
 
 def _softmax(node: o.ArrayOp, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
@@ -258,11 +256,11 @@ JVP_RULES: dict[type, Rule] = {
     # ---- reductions --------------------------------------------------------------
     o.ArraySum: linear,
     o.ArrayMean: linear,
-    o.ArrayProd: _prod,
+    o.ArrayProd: weighted_sum(lambda x, axis: o.ArrayProdExcept.make(x, axis=axis)),  # exact at zeros
     o.ArrayProdExcept: _prod_except,
     o.ArrayAmax: _extreme,
     o.ArrayAmin: _extreme,
-    o.ArrayLogsumexp: _logsumexp,
+    o.ArrayLogsumexp: weighted_sum(lambda x, axis: o.ArraySoftmax.make(x, axis=axis)),
     o.ArraySoftmax: _softmax,
     o.ArrayLogSoftmax: _log_softmax,
     o.ArrayNorm: _norm,
