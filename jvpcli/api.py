@@ -151,6 +151,8 @@ def as_input(value: ArrayLike, name: str, dtype: Any = None) -> np.ndarray:
     if a.dtype.kind not in "biufc":
         raise UsageError(f"'{name}' has dtype {a.dtype}; jvpcli needs numbers")
     if dtype is not None:
+        if a.dtype.kind == "c" and np.dtype(dtype).kind != "c":
+            raise UsageError(f"'{name}' is complex: casting it to {np.dtype(dtype).name} would drop its imaginary part")
         return a.astype(dtype, copy=False)
     return a.astype(np.float64) if a.dtype.kind in "biu" else a
 

@@ -86,5 +86,6 @@ def compile_jvp(
         unused_inputs=tuple(x.name for x, t in zip(d.inputs, d.tangents) if t not in used),
         constant_outputs=tuple(i for i, j in enumerate(d.jvps) if not j.free_symbols & set(d.tangents)),
         row_wise=acts_row_wise(exprs),
+        cost=int(sp.count_ops(exprs)),
         graph=graph,
     )

@@ -114,3 +114,8 @@ def test_result_unpacks_like_torch():
     out, jvp = jvpcli.jvp("x * 2", np.ones(2), np.ones(2))
     np.testing.assert_array_equal(jvp, [2, 2])
     assert out.flags.writeable
+
+
+def test_a_real_dtype_never_drops_an_imaginary_part():
+    with pytest.raises(UsageError, match="would drop its imaginary part"):
+        jvpcli.jvp("abs(z)", np.array([1j]), np.array([1j]), dtype=np.float32)

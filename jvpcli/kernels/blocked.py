@@ -16,6 +16,10 @@ import numpy as np
 
 BLOCK_BYTES = 1 << 16
 MIN_ELEMENTS = 1 << 16
+#: a light kernel (a few operations per element) is worth splitting only when its arrays
+#: outgrow the caches; a busy one (``BUSY`` operations or more) as soon as threads can share it
+LARGE_BYTES = 64 << 20
+BUSY = 10
 
 
 def default_threads() -> int:
@@ -23,10 +27,14 @@ def default_threads() -> int:
 
 
 def run(
-    fn: Callable[..., tuple[tuple, tuple]], args: Sequence[np.ndarray], row_wise: bool, threads: int | None = None
+    fn: Callable[..., tuple[tuple, tuple]],
+    args: Sequence[np.ndarray],
+    row_wise: bool,
+    threads: int | None = None,
+    cost: int = BUSY,
 ) -> tuple[list, list]:
-    """``fn(*args)``, in blocks of rows where that gives the same result."""
-    plan = _plan(args) if row_wise else None
+    """``fn(*args)``, in blocks of rows where that gives the same result and pays (``cost``: ops per element)."""
+    plan = _plan(args, cost >= BUSY) if row_wise else None
     if plan is None:
         outs, jvps = fn(*args)
         return list(outs), list(jvps)
@@ -78,7 +86,7 @@ def run(
     return results[:half], results[half:]
 
 
-def _plan(args: Sequence[np.ndarray]) -> tuple[int, int, list[bool]] | None:
+def _plan(args: Sequence[np.ndarray], busy: bool) -> tuple[int, int, list[bool]] | None:
     """Rows, rows per block, and which arguments are split; ``None`` to run whole."""
     ndim = max((a.ndim for a in args), default=0)
     if ndim == 0:
@@ -91,6 +99,8 @@ def _plan(args: Sequence[np.ndarray]) -> tuple[int, int, list[bool]] | None:
     row_bytes = max(a[:1].nbytes for a, s in zip(args, split) if s) if any(split) else 0
     total = sum(a.size for a, s in zip(args, split) if s)
     if not any(split) or total < MIN_ELEMENTS:
+        return None
+    if not busy and sum(a.nbytes for a, s in zip(args, split) if s) < LARGE_BYTES:
         return None
     rows = max(2, BLOCK_BYTES // max(row_bytes, 1))
     if n < 2 * rows:

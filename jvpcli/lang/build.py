@@ -14,7 +14,6 @@ from typing import Any
 
 import sympy as sp
 
-from jvpcli.errors import ParseError
 from jvpcli.lang import functions as fn
 from jvpcli.lang.parse import CHAINS, MODULES, SUBMODULES, Program, fail
 from jvpcli.symbolic import ops as o
@@ -81,7 +80,7 @@ class _Builder:
     def array(self, node: ast.AST, what: str = "an operand") -> sp.Expr:
         value = self.value(node)
         if not isinstance(value, sp.Expr):
-            raise fail(f"{what} must be an array or a number, not {fn._kind(value)}", self.text, node)
+            raise fail(f"{what} must be an array or a number, not {fn.kind_of(value)}", self.text, node)
         return value
 
     # ---- leaves ------------------------------------------------------------------
@@ -210,6 +209,3 @@ class _Builder:
 def _close(name: str, candidates: Any) -> str:
     matches = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.6)
     return f" (did you mean {', '.join(repr(m) for m in matches)}?)" if matches else ""
-
-
-__all__ = ["Built", "ParseError", "build"]

@@ -76,13 +76,13 @@ def register(names: str, elementwise: bool = False, method: bool = True) -> Call
 def array(value: Any, what: str = "argument") -> sp.Expr:
     if isinstance(value, sp.Expr):
         return value
-    raise ArgError(f"{what} must be an array or a number, not {_kind(value)}")
+    raise ArgError(f"{what} must be an array or a number, not {kind_of(value)}")
 
 
 def integer(value: Any, what: str = "argument") -> int:
     if isinstance(value, sp.Integer) or (isinstance(value, int) and not isinstance(value, bool)):
         return int(value)
-    raise ArgError(f"{what} must be an integer, not {_kind(value)}")
+    raise ArgError(f"{what} must be an integer, not {kind_of(value)}")
 
 
 def axis_arg(value: Any) -> int | tuple[int, ...] | None:
@@ -107,10 +107,10 @@ def shape_arg(values: tuple, keyword: Any = None) -> tuple[int, ...]:
 def flag(value: Any, what: str) -> bool:
     if isinstance(value, bool):
         return value
-    raise ArgError(f"{what} must be True or False, not {_kind(value)}")
+    raise ArgError(f"{what} must be True or False, not {kind_of(value)}")
 
 
-def _kind(value: Any) -> str:
+def kind_of(value: Any) -> str:
     if isinstance(value, sp.Expr):
         return "an array"
     return {tuple: "a tuple", str: "a string", bool: "a boolean", type(None): "None"}.get(type(value), repr(value))
