@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from jvpcli.errors import ShapeError, StrictError, UsageError
+from jvpcli.errors import ParseError, ShapeError, StrictError, UsageError
 from jvpcli.evaluate import evaluate, label
 from jvpcli.kernels.kernel import Graph, Kernel
 from jvpcli.lang.parse import Program, parse
@@ -133,7 +133,7 @@ def kernel_for(program: Program, inputs: Kinds, constants: Kinds, create_graph: 
     if store is None or kernel is None:
         from jvpcli.compiler import compile_jvp
 
-        kernel = compile_jvp(program, inputs, constants, create_graph)
+        kernel = _deep(compile_jvp, program, inputs, constants, create_graph)
         if store is not None:
             store.put(key, kernel)
     if len(_MEMO) > 256:
@@ -143,6 +143,22 @@ def kernel_for(program: Program, inputs: Kinds, constants: Kinds, create_graph: 
 
 
 _MEMO: dict[tuple, Kernel] = {}
+#: sympy recurses once per level of an expression; a long def nests as deep as it is long
+SYMBOLIC_RECURSION = 20_000
+
+
+def _deep(fn: Any, *args: Any) -> Any:
+    """Run the symbolic stage with room for deep expressions, and a clear error beyond it."""
+    import sys
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, SYMBOLIC_RECURSION))
+    try:
+        return fn(*args)
+    except RecursionError:
+        raise ParseError("FUNC nests too deeply for the symbolic stage; split it into smaller steps") from None
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def as_input(value: ArrayLike, name: str, dtype: Any = None) -> np.ndarray:

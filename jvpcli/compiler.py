@@ -11,13 +11,16 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from jvpcli.errors import UsageError
 from jvpcli.kernels import codegen
 from jvpcli.kernels.kernel import Graph, Kernel
 from jvpcli.lang.build import build
 from jvpcli.lang.parse import Program
-from jvpcli.symbolic import derive
+from jvpcli.symbolic import dag, derive
 from jvpcli.symbolic.printing import func_text
 from jvpcli.symbolic.shapes import acts_row_wise
+
+MAX_GRAPH_NODES = 100_000
 
 
 def symbol(name: str, is_complex: bool) -> sp.Symbol:
@@ -70,9 +73,14 @@ def compile_jvp(
 ) -> Kernel:
     """The numpy kernel of FUNC's output and jvp, and what strict mode needs to know."""
     d = derive_jvp(program, inputs, constants)
-    used = set().union(*(j.free_symbols for j in d.jvps))
+    used = dag.free_symbols(d.jvps)
     exprs = [*d.outputs, *d.jvps]
     graph = None
+    if create_graph and dag.tree_size(exprs) > MAX_GRAPH_NODES:
+        raise UsageError(
+            f"the graph of this FUNC would print {dag.tree_size(exprs)} terms (the limit is {MAX_GRAPH_NODES}): "
+            "'jvpcli show' prints it with shared parts named once"
+        )
     if create_graph:
         graph = Graph(
             tuple(map(func_text, d.outputs)), tuple(map(func_text, d.jvps)), tuple(t.name for t in d.tangents)
@@ -84,8 +92,8 @@ def compile_jvp(
         n_outputs=len(d.outputs),
         is_tuple=d.is_tuple,
         unused_inputs=tuple(x.name for x, t in zip(d.inputs, d.tangents) if t not in used),
-        constant_outputs=tuple(i for i, j in enumerate(d.jvps) if not j.free_symbols & set(d.tangents)),
+        constant_outputs=tuple(i for i, j in enumerate(d.jvps) if not dag.free_symbols([j]) & set(d.tangents)),
         row_wise=acts_row_wise(exprs),
-        cost=int(sp.count_ops(exprs)),
+        cost=dag.node_count(exprs),
         graph=graph,
     )

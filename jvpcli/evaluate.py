@@ -28,6 +28,8 @@ def evaluate(
             outs, jvps = blocked.run(fn, [*inputs, *tangents, *constants], kernel.row_wise, threads, kernel.cost)
         except np.linalg.LinAlgError as exc:
             raise ComputeError(f"linear algebra failed: {exc}") from None
+        except MemoryError:
+            raise ComputeError("not enough memory to evaluate FUNC on arrays this large") from None
         except (ValueError, IndexError, TypeError) as exc:
             raise ShapeError(f"FUNC cannot be evaluated on arrays of these shapes: {exc}") from None
     outputs = [_finish(o, single) for o in outs]

@@ -6,25 +6,17 @@ Nothing here needs arrays: inputs are real unless named complex.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import sympy as sp
 
-from jvpcli.compiler import Derived, derive_jvp
+from jvpcli.compiler import MAX_GRAPH_NODES, Derived, derive_jvp
+from jvpcli.errors import UsageError
 from jvpcli.kernels import codegen
 from jvpcli.lang.parse import Program, parse
+from jvpcli.symbolic import dag
 from jvpcli.symbolic.printing import func_text
 
 MODES = ("jvp",)
-
-
-@dataclass(frozen=True)
-class Shown:
-    """A ``def`` in FUNC's language that returns outputs and jvps, shared parts named once."""
-
-    text: str
-    latex: str
-    code: str
 
 
 def derived(func: str | Program, complex_inputs: Sequence[str] = (), constants: Sequence[str] = ()) -> Derived:
@@ -45,21 +37,23 @@ def as_def(d: Derived) -> str:
     exprs = [*d.outputs, *d.jvps]
     taken = {s.name for s in (*d.inputs, *d.tangents, *d.constants)}
     names = sp.numbered_symbols("w", exclude=[sp.Symbol(t) for t in taken])
-    shared, reduced = codegen.live(*sp.cse(exprs, symbols=names))
+    shared, reduced = codegen.live(*sp.cse(exprs, symbols=names, order="none"))
     params = ", ".join(s.name for s in (*d.inputs, *d.tangents, *d.constants))
     lines = [f"def jvp({params}):"]
     lines += [f"    {name} = {func_text(value)}" for name, value in shared]
-    names = result_names(d)
-    lines += [f"    {name} = {func_text(e)}" for name, e in zip(names, reduced)]
-    lines.append(f"    return {', '.join(names)}")
+    results = result_names(d)
+    lines += [f"    {name} = {func_text(e)}" for name, e in zip(results, reduced)]
+    lines.append(f"    return {', '.join(results)}")
     return "\n".join(lines) + "\n"
 
 
 def as_latex(d: Derived) -> str:
-    names = result_names(d)
-    escaped = [n.replace("_", r"\_") for n in names]
-    tex = [rf"\mathrm{{{n}}} = {sp.latex(e)}" for n, e in zip(escaped, (*d.outputs, *d.jvps))]
-    return " \\\\\n".join(tex) + "\n"
+    """LaTeX has no names for shared parts: refused where the formula would be huge."""
+    exprs = [*d.outputs, *d.jvps]
+    if dag.tree_size(exprs) > MAX_GRAPH_NODES:
+        raise UsageError("this derivative is too large for one LaTeX formula; plain 'show' names its shared parts")
+    escaped = [n.replace("_", r"\_") for n in result_names(d)]
+    return " \\\\\n".join(rf"\mathrm{{{n}}} = {sp.latex(e)}" for n, e in zip(escaped, exprs)) + "\n"
 
 
 def as_code(d: Derived) -> str:
@@ -68,11 +62,17 @@ def as_code(d: Derived) -> str:
     return f"# {legend}\n" + codegen.source([*d.outputs, *d.jvps], args, len(d.outputs))
 
 
+STYLES = {"text": as_def, "latex": as_latex, "code": as_code}
+
+
 def show(
-    func: str | Program, mode: str = "jvp", complex_inputs: Sequence[str] = (), constants: Sequence[str] = ()
-) -> Shown:
-    """The derivative jvpcli computes for FUNC, in three spellings."""
+    func: str | Program,
+    mode: str = "jvp",
+    style: str = "text",
+    complex_inputs: Sequence[str] = (),
+    constants: Sequence[str] = (),
+) -> str:
+    """The derivative jvpcli computes: ``text`` (a def jvpcli reads back), ``latex`` or ``code``."""
     if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}")
-    d = derived(func, complex_inputs, constants)
-    return Shown(as_def(d), as_latex(d), as_code(d))
+        raise UsageError(f"mode must be one of {', '.join(MODES)}")
+    return STYLES[style](derived(func, complex_inputs, constants))

@@ -140,3 +140,19 @@ def test_error_caret_on_a_long_line_stays_near_the_column():
         parse_and_build(text)
     line, caret = info.value.render().splitlines()[1:]
     assert len(line) <= 82 and line[caret.index("^")] == "b"
+
+
+def test_assignments_that_compose_deeply_are_refused():
+    text = "def f(x):\n" + "    x = sin(x)\n" * 300 + "    return x"
+    with pytest.raises(ParseError, match="once its assignments are substituted"):
+        parse_and_build(text)
+
+
+def test_a_def_whose_tree_is_exponential_runs_on_its_graph(proc):
+    """40 reuses of h make a tree of 2**40 nodes; every walk over it must see the graph."""
+    text = "def f(x):\n" + "    x = sin(x) + cos(x)\n" * 40 + "    return x"
+    result = proc("jvp", text, "[0.5]", "--no-cache", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    graph = proc("jvp", text, "[0.5]", "--no-cache", "--create-graph")
+    assert graph.returncode == 2 and b"'jvpcli show' prints it" in graph.stderr
+    assert proc("show", text).stdout.startswith(b"def jvp(x, v_x):")

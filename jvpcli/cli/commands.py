@@ -248,8 +248,7 @@ def show(func: str, mode: str, style: str | None, complex_inputs: tuple[str, ...
     from jvpcli.cli.run import read_func
     from jvpcli.explain import show as explain
 
-    shown = explain(read_func(func), mode, complex_inputs, constants)
-    text = {"latex": shown.latex, "code": shown.code}.get(style or "", shown.text)
+    text = explain(read_func(func), mode, style or "text", complex_inputs, constants)
     if sys.stdout.isatty() and style != "latex":
         from rich.console import Console
         from rich.syntax import Syntax

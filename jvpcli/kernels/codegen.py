@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import sympy as sp
 from sympy.printing.numpy import SciPyPrinter
 
+from jvpcli.symbolic import dag
+
 
 class KernelPrinter(SciPyPrinter):
     """numpy code; floats printed so they read back bit for bit; scipy only for special functions."""
@@ -39,20 +41,20 @@ class KernelPrinter(SciPyPrinter):
 
 def live(shared: list[tuple[sp.Symbol, sp.Expr]], reduced: list[sp.Expr]) -> tuple[list, list[sp.Expr]]:
     """``cse``'s assignments that the results still use: rebuilding can cancel terms (atan2(y, x) + atan2(x, y))."""
-    needed = set().union(*(e.free_symbols for e in reduced))
+    needed = dag.free_symbols(reduced)
     kept = []
     for sym, value in reversed(shared):
         if sym in needed:
             kept.append((sym, value))
-            needed |= value.free_symbols
+            needed |= dag.free_symbols([value])
     return kept[::-1], reduced
 
 
 def source(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol], n_outputs: int, name: str = "kernel") -> str:
     """Python source of ``name(a0, a1, ...) -> (outputs, jvps)``."""
     internal = [sp.Symbol(f"a{i}", **s.assumptions0) for i, s in enumerate(args)]
-    exprs = [sp.sympify(e).xreplace(dict(zip(args, internal))) for e in exprs]
-    stray = set().union(*(e.free_symbols for e in exprs)) - set(internal)
+    exprs = dag.rename([sp.sympify(e) for e in exprs], dict(zip(args, internal)))
+    stray = dag.free_symbols(exprs) - set(internal)
     if stray:
         raise RuntimeError(f"free symbols outside the arguments: {sorted(map(str, stray))}")
     shared, reduced = live(*sp.cse(exprs, symbols=sp.numbered_symbols("s"), order="none"))

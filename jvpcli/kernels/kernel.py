@@ -29,7 +29,7 @@ class Kernel:
     constant_outputs: tuple[int, ...]
     #: every operation acts row by row along axis 0, so blocks of rows can run apart
     row_wise: bool
-    #: operations per element (sympy's count_ops): threads pay off early for busy kernels
+    #: distinct operations per element: threads pay off early for busy kernels
     cost: int
     graph: Graph | None
 

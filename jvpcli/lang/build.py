@@ -10,12 +10,13 @@ import ast
 import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import sympy as sp
 
 from jvpcli.lang import functions as fn
-from jvpcli.lang.parse import CHAINS, MODULES, SUBMODULES, Program, fail
+from jvpcli.lang.parse import CHAINS, MAX_DEPTH, MODULES, SUBMODULES, Program, fail
 from jvpcli.symbolic import ops as o
 from jvpcli.symbolic.shapes import keep_leaves, leaves
 
@@ -30,11 +31,23 @@ def build(program: Program, names: Mapping[str, sp.Symbol]) -> Built:
     """Expressions of ``program``'s outputs, with ``names`` (inputs and constants) as symbols."""
     builder = _Builder(program.text, dict(names))
     for target, value in program.body:
-        builder.env[target] = builder.value(value)
+        builder.env[target] = _shallow(builder.value(value), program.text, value)
     result = program.result
     items = result.elts if isinstance(result, ast.Tuple) else [result]
-    outputs = tuple(builder.array(node, "an output") for node in items)
+    outputs = tuple(_shallow(builder.array(node, "an output"), program.text, node) for node in items)
     return Built(outputs, isinstance(result, ast.Tuple))
+
+
+@lru_cache(maxsize=65536)
+def depth(expr: sp.Basic) -> int:
+    return 1 + max((depth(a) for a in expr.args), default=0)
+
+
+def _shallow(value: Any, text: str, node: ast.AST) -> Any:
+    """Assignments compose: cap the depth of what they build, not only of each line."""
+    if isinstance(value, sp.Basic) and depth(value) > MAX_DEPTH:
+        raise fail(f"FUNC nests deeper than {MAX_DEPTH} levels once its assignments are substituted", text, node)
+    return value
 
 
 def _elementwise(result: sp.Expr, *args: Any) -> sp.Expr:

@@ -31,21 +31,26 @@ def jvp(outputs: Sequence[sp.Expr], tangents: Mapping[sp.Symbol, sp.Symbol]) -> 
     renamed = {t: p for p, t in tangents.items()}
     wanted = frozenset(tangents)
     memo: dict[sp.Basic, sp.Expr] = dict(tangents)
+    moves: dict[sp.Basic, bool] = {}  # does the node depend on an input? (free_symbols walks the tree)
 
     def shaped(t: sp.Expr, like: sp.Expr) -> sp.Expr:
         return shaped_like(t, like, renamed)
 
+    for symbol in wanted:
+        moves[symbol] = True
     for out in outputs:
         stack: list[tuple[sp.Basic, bool]] = [(out, False)]
         while stack:
             node, ready = stack.pop()
             if node in memo:
                 continue
-            if not node.free_symbols & wanted:
-                memo[node] = sp.S.Zero
-            elif not ready:
+            if not ready:
                 stack.append((node, True))
                 stack.extend((a, False) for a in node.args if a not in memo)
+                continue
+            moves[node] = node in wanted or any(moves.get(a, False) for a in node.args)
+            if not moves[node]:
+                memo[node] = sp.S.Zero
             else:
                 memo[node] = rule_for(node)(node, [memo[a] for a in node.args], shaped)
     return [memo[out] for out in outputs]

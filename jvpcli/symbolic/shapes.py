@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import sympy as sp
 
+from jvpcli.symbolic import dag
 from jvpcli.symbolic import ops as o
 from jvpcli.symbolic.ops import ArrayLike, ArrayOp, Static
 
@@ -79,7 +80,7 @@ def keep_leaves(
     """
     have = leaves(expr)
     if renamed:
-        have = frozenset(leaf.xreplace(renamed) for leaf in have)
+        have = frozenset(dag.rename(have, renamed))
     missing = sorted(set(expected) - have, key=sp.default_sort_key)
     return ArrayLike.make(expr, *missing) if missing else expr
 
