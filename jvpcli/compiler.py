@@ -18,7 +18,7 @@ from jvpcli.lang.build import build
 from jvpcli.lang.parse import Program
 from jvpcli.symbolic import dag, derive
 from jvpcli.symbolic.printing import func_text
-from jvpcli.symbolic.shapes import acts_row_wise
+from jvpcli.symbolic.shapes import acts_row_wise, reduces
 
 MAX_GRAPH_NODES = 100_000
 
@@ -95,5 +95,6 @@ def compile_jvp(
         constant_outputs=tuple(i for i, j in enumerate(d.jvps) if not dag.free_symbols([j]) & set(d.tangents)),
         row_wise=acts_row_wise(exprs),
         cost=dag.node_count(exprs),
+        reduces=reduces(exprs),
         graph=graph,
     )

@@ -25,7 +25,9 @@ def evaluate(
     single = np.result_type(*inputs, *constants).char in "efF"
     with np.errstate(all="ignore"):
         try:
-            outs, jvps = blocked.run(fn, [*inputs, *tangents, *constants], kernel.row_wise, threads, kernel.cost)
+            outs, jvps = blocked.run(
+                fn, [*inputs, *tangents, *constants], kernel.row_wise, threads, blocked.busy(kernel)
+            )
         except np.linalg.LinAlgError as exc:
             raise ComputeError(f"linear algebra failed: {exc}") from None
         except MemoryError:

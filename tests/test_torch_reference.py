@@ -183,6 +183,7 @@ COMPLEX_CASES = [
     ("abs(z) + real(z) * imag(z)", {"z": (4,)}, lambda z: z.abs() + z.real * z.imag),
     ("conj(z) * z", {"z": (4,)}, lambda z: z.conj() * z),
     ("angle(z)", {"z": (4,)}, lambda z: z.angle()),
+    ("sign(z) * 2", {"z": (4,)}, lambda z: z.sgn() * 2),
     ("z @ z", {"z": (3, 3)}, lambda z: z @ z),
     ("(z * 1j).sum()", {"z": (3,)}, lambda z: (z * 1j).sum()),
 ]

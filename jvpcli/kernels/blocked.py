@@ -14,12 +14,18 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-BLOCK_BYTES = 1 << 16
+from jvpcli.kernels.kernel import Kernel
+
+BLOCK_BYTES = 1 << 18
 MIN_ELEMENTS = 1 << 16
-#: a light kernel (a few operations per element) is worth splitting only when its arrays
-#: outgrow the caches; a busy one (``BUSY`` operations or more) as soon as threads can share it
+#: a light elementwise kernel is worth splitting only when its arrays outgrow the caches
 LARGE_BYTES = 64 << 20
 BUSY = 10
+
+
+def busy(kernel: Kernel) -> bool:
+    """Blocks pay at any size for many operations per element, or for reductions (no full-size temporaries)."""
+    return kernel.cost >= BUSY or kernel.reduces
 
 
 def default_threads() -> int:
@@ -31,10 +37,10 @@ def run(
     args: Sequence[np.ndarray],
     row_wise: bool,
     threads: int | None = None,
-    cost: int = BUSY,
+    busy: bool = True,
 ) -> tuple[list, list]:
-    """``fn(*args)``, in blocks of rows where that gives the same result and pays (``cost``: ops per element)."""
-    plan = _plan(args, cost >= BUSY) if row_wise else None
+    """``fn(*args)``, in blocks of rows where that gives the same result and pays."""
+    plan = _plan(args, busy) if row_wise else None
     if plan is None:
         outs, jvps = fn(*args)
         return list(outs), list(jvps)

@@ -31,6 +31,8 @@ class Kernel:
     row_wise: bool
     #: distinct operations per element: threads pay off early for busy kernels
     cost: int
+    #: some operation reduces an axis: blocks then spare full-size temporaries outright
+    reduces: bool
     graph: Graph | None
 
     def to_dict(self) -> dict[str, Any]:

@@ -29,6 +29,10 @@ def _postorder(exprs: Iterable[sp.Basic]) -> list[sp.Basic]:
     return order
 
 
+def nodes(exprs: Iterable[sp.Basic]) -> list[sp.Basic]:
+    return _postorder(exprs)
+
+
 def free_symbols(exprs: Iterable[sp.Basic]) -> set[sp.Symbol]:
     return {node for node in _postorder(exprs) if isinstance(node, sp.Symbol)}
 

@@ -80,6 +80,14 @@ def _abs(node: sp.Expr, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
     return _where(_cmp(x, "==", 0), 0, sp.re(sp.conjugate(x) * dx) / node)
 
 
+def _sign(node: sp.Expr, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
+    """0 for real x; for complex z, sgn(z) = z/|z| moves with the part of dz across the ray."""
+    x, dx = node.args[0], d[0]
+    if x.is_extended_real:
+        return sp.S.Zero
+    return _where(_cmp(x, "==", 0), 0, (dx - node * sp.re(sp.conjugate(node) * dx)) / sp.Abs(x))
+
+
 def _angle(node: sp.Expr, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
     x, dx = node.args[0], d[0]
     return _where(_cmp(x, "==", 0), 0, sp.im(sp.conjugate(x) * dx) / sp.Abs(x) ** 2)
@@ -236,7 +244,7 @@ JVP_RULES: dict[type, Rule] = {
     o.ArrayRelu: lambda node, d, shaped: _where(_cmp(node.args[0], ">", 0), d[0], 0),
     # ---- piecewise ---------------------------------------------------------------
     sp.Abs: _abs,
-    sp.sign: zero,
+    sp.sign: _sign,
     sp.floor: zero,
     sp.ceiling: zero,
     o.ArrayRound: zero,

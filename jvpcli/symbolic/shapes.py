@@ -49,6 +49,10 @@ BY_AXIS = (
 )
 
 
+def reduces(exprs: Iterable[sp.Basic]) -> bool:
+    return any(isinstance(node, BY_AXIS) for node in dag.nodes(exprs))
+
+
 def acts_row_wise(exprs: Iterable[sp.Basic]) -> bool:
     """Every operation treats rows (axis 0) apart: blocks of rows may be evaluated separately."""
     seen: set[sp.Basic] = set()
