@@ -12,6 +12,7 @@ import ast
 import sys
 import textwrap
 from dataclasses import dataclass
+from functools import lru_cache
 
 from jvpcli.errors import ParseError
 
@@ -97,8 +98,12 @@ def fail(message: str, text: str, node: ast.AST | None = None) -> ParseError:
     return ParseError(message, text, getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
 
 
+@lru_cache(maxsize=256)
 def parse(text: str) -> Program:
-    """Parse and check FUNC text; raises ``ParseError`` pointing at the offending column."""
+    """Parse and check FUNC text; raises ``ParseError`` pointing at the offending column.
+
+    Memoised: a loop over ``jvp`` with one FUNC parses it once (a Program is never mutated).
+    """
     if len(text) > MAX_TEXT:
         raise ParseError(f"FUNC is {len(text)} characters long; the limit is {MAX_TEXT}")
     text = textwrap.dedent(text).strip()
