@@ -1,0 +1,112 @@
+"""Commands that look at the derivative itself: show it, export it, check it."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from jvpcli import __version__
+from jvpcli.cli.arguments import formula_arguments, point_arguments
+
+CHECK_EXAMPLES = """\b
+Examples:
+  jvpcli check 'x.exp().sum(dim=1)' x=samples/x44.npy -v rand
+  jvpcli check @samples/mlp.py x=samples/x.npy W=samples/W.npy b=samples/b.npy -v rand -v rand -v rand
+  jvpcli check 'abs(x)' '[0.0, 1.0]' -v ones --plot kink.png
+"""
+SHOW_EXAMPLES = """\b
+Examples:
+  jvpcli show 'x.exp().sum(dim=1)'
+  jvpcli show @samples/mlp.py --latex
+  jvpcli show 'lambda x, y: 2*x + 3*y' --code
+"""
+CODEGEN_EXAMPLES = """\b
+Examples:
+  jvpcli codegen @samples/mlp.py -o mlp_jvp.py
+  jvpcli codegen 'lambda x, y: 2*x + 3*y' -o adder.py
+  python -c "import adder; print(adder.jvp(0.1, 0.3, 1.0, 1.0))"
+"""
+
+
+@click.command(epilog=CHECK_EXAMPLES)
+@point_arguments
+@click.option(
+    "--plot",
+    "plot_path",
+    default=None,
+    metavar="PATH.png",
+    help="Draw <w, f(x + t v)> beside its tangent line; '-' draws it on the terminal.",
+)
+def check(request: Any, plot_path: str | None) -> None:
+    """Compare FUNC's symbolic jvp with a central finite difference; exit 1 when they disagree.
+
+    Tolerances follow torch.autograd.gradcheck: atol 1e-5, rtol 1e-3 in double precision;
+    atol 1e-2, rtol 1e-2 in single precision. The step is eps**(1/3) scaled to x and v.
+    """
+    program, point = request.load()
+    if plot_path is not None:
+        _plot(program, point, request, plot_path)
+    verdict(program, point, request, None, sys.stdout)
+
+
+def verdict(program: Any, point: Any, request: Any, result: Any, stream: Any) -> None:
+    from jvpcli.check import check as run_check
+    from jvpcli.cli.render import print_check
+    from jvpcli.errors import CheckFailed
+
+    report = run_check(program, point, request.options(), result)
+    print_check(stream, report, stream.isatty())
+    failed = [row.name for row in report.rows if not row.passed]
+    if failed:
+        raise CheckFailed(f"the jvp of {failed[0]} differs from the finite difference beyond the tolerance")
+
+
+def _plot(program: Any, point: Any, request: Any, path: str) -> None:
+    from jvpcli.check import slope_curve
+    from jvpcli.cli.plot import draw_text, save_png
+    from jvpcli.evaluate import label
+
+    ts, curves = slope_curve(program, point, request.options())
+    names = [label("output", i, len(curves) > 1) for i in range(len(curves))]
+    if path == "-":
+        draw_text(sys.stdout, ts, curves, names)
+    else:
+        save_png(path, ts, curves, names)
+
+
+@click.command(epilog=SHOW_EXAMPLES)
+@formula_arguments
+@click.option("--latex", "style", flag_value="latex", help="Print LaTeX.")
+@click.option("--code", "style", flag_value="code", help="Print the numpy source jvpcli runs.")
+def show(func: str, mode: str, style: str | None, complex_inputs: tuple[str, ...], constants: tuple[str, ...]) -> None:
+    """Print FUNC's output and derivative in FUNC's own language, as a def jvpcli reads back.
+
+    Common subexpressions are named once. No arrays are needed: inputs are real unless --complex.
+    """
+    from jvpcli.cli.run import read_func
+    from jvpcli.explain import show as explain
+
+    text = explain(read_func(func), mode, style or "text", complex_inputs, constants)
+    if sys.stdout.isatty() and style != "latex":
+        from rich.console import Console
+        from rich.syntax import Syntax
+
+        Console().print(Syntax(text, "python"))
+    else:
+        click.echo(text, nl=False)
+
+
+@click.command(epilog=CODEGEN_EXAMPLES)
+@formula_arguments
+@click.option("-o", "out_path", type=click.Path(dir_okay=False), required=True, help="The module to write (.py).")
+def codegen(func: str, out_path: str, mode: str, complex_inputs: tuple[str, ...], constants: tuple[str, ...]) -> None:
+    """Write a standalone Python module (numpy only) with func(...) and jvp(...) -> (output, jvp)."""
+    from jvpcli.arrays.sinks import write_atomic
+    from jvpcli.cli.run import read_func
+    from jvpcli.explain import derived
+    from jvpcli.kernels.export import module_source
+
+    text = read_func(func)
+    write_atomic(out_path, module_source(text, derived(text, complex_inputs, constants), __version__).encode())
