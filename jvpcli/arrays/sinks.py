@@ -6,7 +6,6 @@ import io
 import json
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from typing import Any, BinaryIO
 
@@ -69,6 +68,8 @@ def encode(
 
 def write_atomic(path: str, data: bytes, mode: int | None = None) -> None:
     """The file appears whole or not at all: a temporary beside it, then a rename."""
+    import tempfile  # here, not at start-up: most calls write to stdout
+
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".jvpcli-", dir=folder)
     umask = os.umask(0)

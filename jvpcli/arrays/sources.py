@@ -11,7 +11,6 @@ import io
 import math
 import os
 import warnings
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -190,6 +189,8 @@ def _read_npy_file(path: str) -> np.ndarray:
 
 
 def _read_npz(path: str, key: str | None) -> np.ndarray:
+    import zipfile  # here, not at start-up: most calls read no archive
+
     _open(path).close()
     try:
         with zipfile.ZipFile(path) as archive:

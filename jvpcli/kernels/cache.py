@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import json
 import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +70,8 @@ class KernelCache:
         return len(files), sum(f.stat().st_size for f in files)
 
     def clear(self) -> int:
+        import shutil
+
         count = self.info()[0]
         if self.folder.is_dir():
             shutil.rmtree(self.folder)
