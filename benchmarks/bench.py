@@ -163,6 +163,8 @@ def walls_ms(commands: dict[str, list[str]], repeats: int, env: dict[str, str]) 
 def startup_table(repeats: int) -> None:
     print("\n## Whole process, a tiny jvp (wall, medians in ms, the commands taking turns)\n")
     env = dict(os.environ, JVPCLI_CACHE_DIR=tempfile.mkdtemp(prefix="jvpcli-bench-"))
+    # as on a user's machine: Python keeps compiled modules (pip compiles them at install time)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     py = sys.executable
     call = [py, "-m", "jvpcli", "jvp", "x.exp().sum(dim=1)", "x=ones(4,4)", "-v", "ones", "--format", "json"]
     ms = walls_ms(

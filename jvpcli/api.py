@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -30,8 +30,7 @@ class JvpResult:
         return iter((self.output, self.jvp))
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(NamedTuple):
     """How to compute: torch's ``create_graph``/``strict``, a dtype cast, threads, the disk cache."""
 
     create_graph: bool = False
@@ -39,6 +38,9 @@ class Options:
     dtype: Any = None
     threads: int | None = None
     cache: bool = False
+
+
+DEFAULTS = Options()
 
 
 def jvp(
@@ -71,8 +73,7 @@ def jvp(
     return jvp_bound(program, xs, ts, constants, Options(create_graph, strict, dtype, threads, cache))
 
 
-@dataclass(frozen=True)
-class Point:
+class Point(NamedTuple):
     """Inputs, tangents and constants as numeric arrays, by name, inputs in FUNC's order."""
 
     inputs: dict[str, np.ndarray]
@@ -98,13 +99,13 @@ def jvp_bound(
     inputs: Mapping[str, ArrayLike],
     v: Mapping[str, ArrayLike] | None,
     constants: Mapping[str, ArrayLike],
-    options: Options = Options(),
+    options: Options = DEFAULTS,
 ) -> JvpResult:
     """``jvp`` once every input, tangent and constant is bound to its name (in input order)."""
     return jvp_at(program, prepare(inputs, v, constants, options.dtype), options)
 
 
-def jvp_at(program: Program, point: Point, options: Options = Options()) -> JvpResult:
+def jvp_at(program: Program, point: Point, options: Options = DEFAULTS) -> JvpResult:
     kinds = tuple((n, bool(np.iscomplexobj(a))) for n, a in point.inputs.items())
     const_kinds = tuple((n, bool(np.iscomplexobj(a))) for n, a in point.constants.items())
     kernel = kernel_for(program, kinds, const_kinds, options.create_graph, options.cache)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -55,14 +55,14 @@ def step(point: Point) -> float:
 def moved(point: Point, t: float) -> Point:
     """The point ``x + t v``."""
     inputs = {n: (x + t * point.tangents[n]).astype(x.dtype) for n, x in point.inputs.items()}
-    return replace(point, inputs=inputs)
+    return point._replace(inputs=inputs)
 
 
 def check(
     program: Program, point: Point, options: Options | None = None, result: JvpResult | None = None
 ) -> CheckReport:
     """The symbolic jvp against (f(x + h v) - f(x - h v)) / 2h, output by output."""
-    options = replace(options or Options(), create_graph=False, strict=False)
+    options = (options or Options())._replace(create_graph=False, strict=False)
     result = result or jvp_at(program, point, options)
     h = step(point)
     plus, minus = (_flat(jvp_at(program, moved(point, s), options).output) for s in (h, -h))
@@ -92,7 +92,7 @@ def slope_curve(
     program: Program, point: Point, options: Options | None = None, n: int = 41, seed: int = 0
 ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
     """For each output, s(t) = <w, f(x + t v)> and its tangent line s(0) + t <w, jvp>, w a fixed direction."""
-    options = replace(options or Options(), create_graph=False, strict=False)
+    options = (options or Options())._replace(create_graph=False, strict=False)
     span = 200 * step(point)
     ts = np.linspace(-span, span, n)
     centre = jvp_at(program, point, options)

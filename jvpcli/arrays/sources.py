@@ -12,7 +12,6 @@ import math
 import os
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import numpy as np
@@ -24,15 +23,14 @@ LIKE_GENERATORS = frozenset({"ones", "zeros", "rand", "randn"})
 _TEXT_DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}
 
 
-@dataclass
 class SourceReader:
     """Reads SOURCEs in turn: one random generator and one standard-input buffer per command."""
 
-    stdin: BinaryIO | None = None
-    seed: int = 0
-    _rng: np.random.Generator | None = None
-    _buffer: io.BytesIO | None = None
-    _stdin_count: int = field(default=0)
+    def __init__(self, stdin: BinaryIO | None = None, seed: int = 0) -> None:
+        self.stdin, self.seed = stdin, seed
+        self._rng: np.random.Generator | None = None
+        self._buffer: io.BytesIO | None = None
+        self._stdin_count = 0
 
     def read(self, text: str, like: np.ndarray | None = None) -> np.ndarray:
         if text == "-":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -15,8 +15,7 @@ from jvpcli.lang.parse import Program
 _NAMED = re.compile(r"^([A-Za-z_]\w*)=(.*)$", re.S)
 
 
-@dataclass(frozen=True)
-class Bound:
+class Bound(NamedTuple):
     inputs: dict[str, np.ndarray]
     tangents: dict[str, np.ndarray] | None
     constants: dict[str, np.ndarray]

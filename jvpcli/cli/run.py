@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from jvpcli.api import Options, Point, prepare
 from jvpcli.arrays.sources import SourceReader
@@ -24,8 +24,7 @@ def read_func(func: str) -> str:
         raise SourceError(f"cannot read FUNC from '{func[1:]}': {exc}") from None
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     """FUNC, its SOURCEs and how to read them: what ``jvp`` and ``check`` share."""
 
     func: str

@@ -13,7 +13,6 @@ import hmac
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from jvpcli.arrays.sinks import write_atomic
@@ -37,9 +36,9 @@ def cache_key(parts: Sequence[object]) -> str:
     return hashlib.sha256(json.dumps([__version__, *parts], sort_keys=True).encode()).hexdigest()
 
 
-@dataclass(frozen=True)
 class KernelCache:
-    folder: Path
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
 
     def get(self, key: str) -> Kernel | None:
         try:

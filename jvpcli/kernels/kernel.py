@@ -1,13 +1,14 @@
-"""What the symbolic stage hands to evaluation: plain data, so it can be cached on disk."""
+"""What the symbolic stage hands to evaluation: plain data, so it can be cached on disk.
+
+NamedTuples, not dataclasses: they are on the start-up path of every call.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class Graph:
+class Graph(NamedTuple):
     """The symbolic output and jvp in FUNC's language; tangents are named ``v_NAME``."""
 
     output: tuple[str, ...]
@@ -15,8 +16,7 @@ class Graph:
     tangents: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Kernel:
+class Kernel(NamedTuple):
     """Generated numpy source ``kernel(inputs..., tangents..., constants...)`` and facts about it."""
 
     inputs: tuple[str, ...]
@@ -36,7 +36,7 @@ class Kernel:
     graph: Graph | None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**self._asdict(), "graph": self.graph._asdict() if self.graph else None}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Kernel:

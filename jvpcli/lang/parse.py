@@ -11,8 +11,8 @@ from __future__ import annotations
 import ast
 import sys
 import textwrap
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from jvpcli.errors import ParseError
 
@@ -71,8 +71,7 @@ _CONSTANT_TYPES = (int, float, complex, str, bool, type(None), type(...))
 CHAINS = ((ast.Add, ast.Sub), (ast.Mult,))
 
 
-@dataclass(frozen=True)
-class Program:
+class Program(NamedTuple):
     """A checked FUNC: parameters (``None`` for a bare expression), straight-line body, result."""
 
     text: str
