@@ -111,8 +111,8 @@ def jvp_at(program: Program, point: Point, options: Options = DEFAULTS) -> JvpRe
     kernel = kernel_for(program, kinds, const_kinds, options.create_graph, options.cache)
     if options.strict:
         check_strict(kernel)
-    arrays = [list(point.inputs.values()), list(point.tangents.values()), list(point.constants.values())]
-    outputs, jvps = evaluate(kernel, *arrays, options.threads)
+    xs, ts, cs = (list(group.values()) for group in (point.inputs, point.tangents, point.constants))
+    outputs, jvps = evaluate(kernel, xs, ts, cs, options.threads)
     pick = tuple if kernel.is_tuple else (lambda items: items[0])
     return JvpResult(pick(outputs), pick(jvps), kernel.inputs, kernel.graph)
 

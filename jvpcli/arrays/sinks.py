@@ -6,10 +6,14 @@ import io
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, BinaryIO
 
 import numpy as np
+
+#: arrays by role ("output", "jvp"), one per output; their FUNC text (--create-graph)
+Groups = Mapping[str, Sequence[np.ndarray]]
+Texts = Mapping[str, Sequence[str]]
 
 FORMATS = ("table", "json", "npy", "npz")
 EXTENSIONS = {".json": "json", ".npy": "npy", ".npz": "npz"}
@@ -31,7 +35,7 @@ def json_array(a: np.ndarray) -> dict[str, Any]:
     return {"shape": list(a.shape), "dtype": a.dtype.name, "data": _nested(a.tolist())}
 
 
-def to_json(groups: dict[str, Sequence[np.ndarray]], is_tuple: bool, graph: dict[str, Sequence[str]] | None) -> bytes:
+def to_json(groups: Groups, is_tuple: bool, graph: Texts | None) -> bytes:
     doc: dict[str, Any] = {}
     for key, arrays in groups.items():
         items = [json_array(a) for a in arrays]
@@ -41,14 +45,16 @@ def to_json(groups: dict[str, Sequence[np.ndarray]], is_tuple: bool, graph: dict
     return (json.dumps(doc, allow_nan=False) + "\n").encode()
 
 
-def to_npz(groups: dict[str, Sequence[np.ndarray]], is_tuple: bool) -> bytes:
-    named = {(f"{key}_{i}" if is_tuple else key): a for key, arrays in groups.items() for i, a in enumerate(arrays)}
+def to_npz(groups: Groups, is_tuple: bool) -> bytes:
+    named: dict[str, Any] = {
+        (f"{key}_{i}" if is_tuple else key): a for key, arrays in groups.items() for i, a in enumerate(arrays)
+    }
     buf = io.BytesIO()
     np.savez(buf, **named)
     return buf.getvalue()
 
 
-def to_npy(groups: dict[str, Sequence[np.ndarray]]) -> bytes:
+def to_npy(groups: Groups) -> bytes:
     buf = io.BytesIO()
     for arrays in groups.values():
         for a in arrays:
@@ -56,9 +62,7 @@ def to_npy(groups: dict[str, Sequence[np.ndarray]]) -> bytes:
     return buf.getvalue()
 
 
-def encode(
-    fmt: str, groups: dict[str, Sequence[np.ndarray]], is_tuple: bool, graph: dict[str, Sequence[str]] | None = None
-) -> bytes:
+def encode(fmt: str, groups: Groups, is_tuple: bool, graph: Texts | None = None) -> bytes:
     if fmt == "json":
         return to_json(groups, is_tuple, graph)
     if fmt == "npz":

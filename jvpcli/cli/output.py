@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
+
+import numpy as np
 
 from jvpcli.api import JvpResult
 from jvpcli.arrays import sinks
 from jvpcli.errors import UsageError
 
 
-def groups_of(result: JvpResult, only: str | None) -> tuple[dict, bool]:
-    is_tuple = isinstance(result.output, tuple)
+def _listed(value: np.ndarray | tuple[np.ndarray, ...]) -> list[np.ndarray]:
+    return list(value) if isinstance(value, tuple) else [value]
+
+
+def groups_of(result: JvpResult, only: str | None) -> tuple[dict[str, list[np.ndarray]], bool]:
     arrays = {"output": result.output, "jvp": result.jvp}
-    arrays = {k: (list(v) if is_tuple else [v]) for k, v in arrays.items() if only in (None, k)}
-    return arrays, is_tuple
+    return {k: _listed(v) for k, v in arrays.items() if only in (None, k)}, isinstance(result.output, tuple)
 
 
 def emit(result: JvpResult, fmt: str, only: str | None, out_path: str | None) -> None:
     groups, is_tuple = groups_of(result, only)
-    graph = None
+    graph: dict[str, Sequence[str]] | None = None
     if result.graph is not None:
         graph = {"output": result.graph.output, "jvp": result.graph.jvp}
     if fmt == "table":

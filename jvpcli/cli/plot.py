@@ -53,8 +53,8 @@ def draw_text(
         columns = np.linspace(0, width - 1, len(ts)).round().astype(int)
         for col, a, b in zip(columns, s, line):
             for value, mark in ((b, "."), (a, "*")):
-                row = height - 1 - round(float((value - low) / span * (height - 1)))
-                grid[row][col] = "+" if grid[row][col] not in (" ", mark) else mark
+                line_no = height - 1 - round(float((value - low) / span * (height - 1)))
+                grid[line_no][col] = "+" if grid[line_no][col] not in (" ", mark) else mark
         stream.write(f"{name}: '*' <w, f(x + t v)>, '.' tangent line, t in [{ts[0]:.3g}, {ts[-1]:.3g}]\n")
         stream.write(f"{high:>12.6g} |" + "".join(grid[0]) + "\n")
         for row in grid[1:-1]:

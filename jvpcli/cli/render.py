@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
 from typing import TextIO
 
 import numpy as np
@@ -13,6 +12,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from jvpcli.arrays.sinks import Groups, Texts
 from jvpcli.check import CheckReport
 from jvpcli.evaluate import label
 
@@ -21,9 +21,7 @@ def _cell(a: np.ndarray) -> str:
     return np.array2string(np.asarray(a), separator=", ", threshold=1000, edgeitems=3)
 
 
-def sections(
-    groups: dict[str, Sequence[np.ndarray]], is_tuple: bool, graph: dict[str, Sequence[str]] | None, terminal: bool
-) -> list[Group]:
+def sections(groups: Groups, is_tuple: bool, graph: Texts | None, terminal: bool) -> list[Group]:
     """One heading (name, shape, dtype) and one table of values (and expressions) per output."""
     first = next(iter(groups.values()))
     out = []
@@ -41,9 +39,9 @@ def sections(
 
 def print_tables(
     stream: TextIO,
-    groups: dict[str, Sequence[np.ndarray]],
+    groups: Groups,
     is_tuple: bool,
-    graph: dict[str, Sequence[str]] | None,
+    graph: Texts | None,
     terminal: bool,
 ) -> None:
     items = sections(groups, is_tuple, graph, terminal)
@@ -55,10 +53,11 @@ def print_tables(
     # In a pipe: as wide as the widest section, so nothing is wrapped or cut.
     probe = Console(file=io.StringIO(), width=1_000_000, color_system=None)
     width = max(Measurement.get(probe, probe.options, item).maximum for item in items)
-    console = Console(file=io.StringIO(), width=width, color_system=None, force_terminal=False)
+    text = io.StringIO()
+    console = Console(file=text, width=width, color_system=None, force_terminal=False)
     for item in items:
         console.print(item)
-    stream.write("".join(line.rstrip() + "\n" for line in console.file.getvalue().splitlines()))
+    stream.write("".join(line.rstrip() + "\n" for line in text.getvalue().splitlines()))
 
 
 def print_check(stream: TextIO, report: CheckReport, terminal: bool) -> None:

@@ -41,5 +41,5 @@ class Kernel(NamedTuple):
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Kernel:
         graph = data.get("graph")
-        fields = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k != "graph"}
+        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k != "graph"}
         return cls(**fields, graph=Graph(**{k: tuple(v) for k, v in graph.items()}) if graph else None)

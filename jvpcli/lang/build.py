@@ -105,7 +105,9 @@ class _Builder:
             return fn.literal_int(v)
         if isinstance(v, float):
             return sp.Float(v)
-        return (sp.Float(v.real) if v.real else sp.S.Zero) + sp.Float(v.imag) * sp.I
+        if isinstance(v, complex):
+            return (sp.Float(v.real) if v.real else sp.S.Zero) + sp.Float(v.imag) * sp.I
+        raise fail(f"constant {v!r} is not allowed", self.text, node)
 
     def _name(self, node: ast.Name) -> Any:
         if node.id in self.env:
@@ -123,11 +125,12 @@ class _Builder:
             result = _BINARY[type(node.op)](a, b)
             return result if isinstance(node.op, ast.MatMult) else _elementwise(result, a, b)
         terms = []
-        while isinstance(node, ast.BinOp) and isinstance(node.op, chain):
-            term = self.array(node.right)
-            terms.append(-term if isinstance(node.op, ast.Sub) else term)
-            node = node.left
-        terms.append(self.array(node))
+        link: ast.expr = node
+        while isinstance(link, ast.BinOp) and isinstance(link.op, chain):
+            term = self.array(link.right)
+            terms.append(-term if isinstance(link.op, ast.Sub) else term)
+            link = link.left
+        terms.append(self.array(link))
         result = sp.Add(*terms) if chain is CHAINS[0] else sp.Mul(*terms)
         return _elementwise(result, *terms)
 

@@ -100,7 +100,8 @@ def _op(
     attrs = dict(
         numpy_name=numpy_name, func_name=func_name, params=params, elementwise=elementwise, __module__=__name__, **extra
     )
-    return type(ArrayOp)(name, (ArrayOp,), attrs)
+    metaclass: Any = type(ArrayOp)  # sympy's FunctionClass
+    return metaclass(name, (ArrayOp,), attrs)
 
 
 def _always_real(self: ArrayOp) -> bool:
