@@ -53,7 +53,7 @@ def live(shared: list[tuple[sp.Symbol, sp.Expr]], reduced: list[sp.Expr]) -> tup
 def source(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol], n_outputs: int, name: str = "kernel") -> str:
     """Python source of ``name(a0, a1, ...) -> (outputs, jvps)``."""
     internal = [sp.Symbol(f"a{i}", **s.assumptions0) for i, s in enumerate(args)]
-    exprs = dag.rename([sp.sympify(e) for e in exprs], dict(zip(args, internal)))
+    exprs = dag.rename(exprs, dict(zip(args, internal)))
     stray = dag.free_symbols(exprs) - set(internal)
     if stray:
         raise RuntimeError(f"free symbols outside the arguments: {sorted(map(str, stray))}")
