@@ -23,17 +23,6 @@ Examples:
 """
 
 
-class CliError(click.ClickException):
-    """A domain error on its way out: one message on stderr, the documented exit status."""
-
-    def __init__(self, error: JvpcliError) -> None:
-        super().__init__(error.render())
-        self.exit_code = error.exit_code
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"jvpcli: error: {self.message}", err=True)
-
-
 class Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -47,10 +36,11 @@ class Group(click.Group):
                             click.echo(f"jvpcli: warning: {w.message}", err=True)
                         else:
                             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
-        except JvpcliError as exc:
+        except JvpcliError as exc:  # a domain error: one message on stderr, the documented exit status
             if ctx.params.get("traceback"):
                 raise
-            raise CliError(exc) from None
+            click.echo(f"jvpcli: error: {exc.render()}", err=True)
+            ctx.exit(exc.exit_code)
 
 
 @click.group(cls=Group, epilog=JVP_EXAMPLES)
