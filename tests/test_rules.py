@@ -65,7 +65,7 @@ CASES = [
     ("amax(x, axis=1) + max(x) + amin(x, 0).sum() + min(x)", {"x": ((3, 4), ANY)}, "ties"),
     ("logsumexp(x, axis=1) + softmax(x, axis=0)[0] + log_softmax(x)[:, 0]", {"x": ((4, 4), ANY)}, None),
     (
-        "norm(x) + norm(x, axis=1).sum() + norm(x, 1) + norm(x, ord=3) + norm(x, inf) + norm(x, -inf)",
+        "norm(x) + vector_norm(x, dim=1).sum() + norm(x, 1) + norm(x, ord=3) + norm(x, inf) + norm(x, -inf)",
         {"x": ((3, 4), ANY)},
         "ties",
     ),

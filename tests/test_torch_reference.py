@@ -106,10 +106,13 @@ CASES = [
     ("amax(x, axis=0) + x.min(1).sum()", {"x": ((3, 4), "any")}, lambda x: x.amax(dim=0) + x.amin(dim=1).sum()),
     ("logsumexp(x, axis=1)", {"x": ((3, 4), "any")}, lambda x: x.logsumexp(dim=1)),
     (
-        "norm(x) + norm(x, axis=1).sum() + norm(x, ord=1)",
+        "norm(x) + torch.linalg.vector_norm(x, dim=1).sum() + norm(x, ord=1) + math.pi",
         {"x": ((3, 4), "any")},
         lambda x: (
-            torch.linalg.vector_norm(x) + torch.linalg.vector_norm(x, dim=1).sum() + torch.linalg.vector_norm(x, ord=1)
+            torch.linalg.vector_norm(x)
+            + torch.linalg.vector_norm(x, dim=1).sum()
+            + torch.linalg.vector_norm(x, ord=1)
+            + torch.pi
         ),
     ),
     (

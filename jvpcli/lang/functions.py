@@ -250,7 +250,7 @@ def _std(x: Any, axis: Any = None, ddof: Any = 0, keepdims: Any = False, unbiase
     return sp.sqrt(_var(x, axis, ddof, keepdims, unbiased))
 
 
-@register("norm")
+@register("norm vector_norm")
 def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: Any = False) -> sp.Expr:
     x, axis, keepdims = array(x), axis_arg(axis), flag(keepdims, "keepdims")
     if ord is None or ord == "fro" or ord == 2:

@@ -22,7 +22,7 @@ MAX_DEPTH = 200
 #: names a bare expression treats as constants, not inputs (unless bound explicitly)
 CONSTANTS = frozenset({"pi", "e", "inf", "nan", "newaxis"})
 #: module prefixes that are accepted and ignored: ``np.exp``, ``torch.linalg.det``
-MODULES = frozenset({"np", "numpy", "torch", "F", "scipy"})
+MODULES = frozenset({"np", "numpy", "torch", "F", "scipy", "math", "jnp"})
 SUBMODULES = frozenset({"linalg", "special", "nn", "functional"})
 
 _ALLOWED = (
