@@ -75,11 +75,21 @@ CASES = [
         "ties",
     ),
     # linear algebra
-    ("lambda a, b: matmul(a, b) + a @ b + dot(a, b)", {"a": ((2, 3), ANY), "b": ((3, 2), ANY)}, None),
+    (
+        "lambda a, b: matmul(a, b) + a @ b + dot(a, b) + mm(a, b) + bmm(a, b) + a.mv(b[:, 0])[:, None]",
+        {"a": ((2, 3), ANY), "b": ((3, 2), ANY)},
+        None,
+    ),
+    (
+        "lambda x, y: add(x, y) * subtract(x, y) / divide(y, 2) + sub(x, y) * mul(x, 3) - multiply(x, y) + div(x, y)"
+        " + true_divide(x, y) + x.add(y)",
+        {"x": (ELEMENTWISE, ANY), "y": (ELEMENTWISE, POS)},
+        None,
+    ),
     ("lambda a, b: outer(a, b) + einsum('i,j->ij', a, b)", {"a": ((3,), ANY), "b": ((2,), ANY)}, None),
     ("trace(x) + diag(x) + diag(x, 1).sum() + transpose(x)[0] + x.T[1] + x.t()[2]", {"x": ((3, 3), ANY)}, None),
     ("permute(x, 1, 0, 2)[0] + transpose(x, (1, 0, 2))[1]", {"x": ((2, 2, 3), ANY)}, None),
-    ("det(A) + inv(A) + inverse(A) * 2", {"A": ((3, 3), ANY)}, "singular"),
+    ("det(A) + inv(A) + inverse(A) * 2 + eye(3) + eye(3, 3) @ A", {"A": ((3, 3), ANY)}, "singular"),
     ("lambda A, b: solve(A, b)", {"A": ((3, 3), ANY), "b": ((3,), ANY)}, "singular"),
     # shape
     ("reshape(x, 2, -1)[0] + x.view((2, 6))[1] + flatten(x)[:6] + ravel(x)[6:]", {"x": ((3, 4), ANY)}, None),

@@ -138,6 +138,11 @@ CASES = [
     ),
     ("x.permute(2, 0, 1)", {"x": ((2, 3, 4), "any")}, lambda x: x.permute(2, 0, 1)),
     ("det(A) + inv(A).sum()", {"A": ((3, 3), "spd")}, lambda a: torch.linalg.det(a) + torch.linalg.inv(a).sum()),
+    (
+        "lambda A, b: solve(A @ A.T + 3 * eye(3), b)",
+        {"A": ((3, 3), "any"), "b": ((3,), "any")},
+        lambda a, b: torch.linalg.solve(a @ a.T + 3 * torch.eye(3, dtype=a.dtype), b),
+    ),
     ("lambda A, b: solve(A, b)", {"A": ((3, 3), "spd"), "b": ((3,), "any")}, lambda a, b: torch.linalg.solve(a, b)),
     ("lambda A, B: solve(A, B)", {"A": ((3, 3), "spd"), "B": ((3, 2), "any")}, lambda a, b: torch.linalg.solve(a, b)),
     # shape

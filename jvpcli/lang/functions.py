@@ -37,6 +37,8 @@ KEYWORD_ALIASES = {
     "x2": "y",
     "p": "ord",
     "condition": "cond",
+    "N": "n",
+    "M": "m",
 }
 
 
@@ -196,6 +198,10 @@ def _gelu(x: Any, approximate: str = "none") -> sp.Expr:
 
 
 register("pow power", elementwise=True)(power)
+register("add", elementwise=True)(lambda x, y: array(x) + array(y))
+register("subtract sub", elementwise=True)(lambda x, y: array(x) - array(y))
+register("multiply mul", elementwise=True)(lambda x, y: array(x) * array(y))
+register("divide div true_divide", elementwise=True)(lambda x, y: array(x) / array(y))
 register("arctan2 atan2", elementwise=True)(lambda x, y: sp.atan2(array(x), array(y)))
 register("hypot", elementwise=True)(lambda x, y: hypot(array(x), array(y)))
 register("maximum", elementwise=True)(lambda x, y: o.ArrayMaximum.make(array(x), array(y)))
@@ -307,8 +313,9 @@ _joiner("concatenate cat", o.ArrayConcatenate)
 _joiner("stack", o.ArrayStack)
 
 # ---- linear algebra ------------------------------------------------------------------
-register("matmul")(lambda x, y: o.ArrayMatmul.make(array(x), array(y)))
+register("matmul mm mv bmm")(lambda x, y: o.ArrayMatmul.make(array(x), array(y)))
 register("dot")(lambda x, y: o.ArrayDot.make(array(x), array(y)))
+register("eye")(lambda n, m=None: o.ArrayEye.make(N=integer(n, "n"), M=None if m is None else integer(m, "m")))
 register("det")(lambda x: o.ArrayDet.make(array(x)))
 register("inv inverse")(lambda x: o.ArrayInv.make(array(x)))
 register("solve")(lambda a, b: o.ArraySolve.make(array(a), array(b)))

@@ -249,6 +249,8 @@ class ArrayMatmul(ArrayOp):
 
 
 ArrayDot = _op("ArrayDot", "numpy.dot", "dot")
+#: a constant identity matrix (``A + 3 * eye(3)``): no array arguments, derivative 0
+ArrayEye = _op("ArrayEye", "numpy.eye", "eye", ("N", "M"), _eval_is_extended_real=_always_real)
 ArrayDet = _op("ArrayDet", "numpy.linalg.det", "det")
 ArrayInv = _op("ArrayInv", "numpy.linalg.inv", "inv")
 ArraySolve = _op("ArraySolve", "numpy.linalg.solve", "solve")

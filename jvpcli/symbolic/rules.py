@@ -251,6 +251,7 @@ JVP_RULES: dict[type, Rule] = {
     o.ArrayCompare: zero,
     o.ArrayLogic: zero,
     o.ArraySize: zero,
+    o.ArrayEye: zero,
     o.ArrayMaximum: _maximum,
     o.ArrayMinimum: _minimum,
     o.ArrayClip: _clip,
