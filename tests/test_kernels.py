@@ -135,7 +135,8 @@ def test_blocks_equal_one_whole_call(monkeypatch, func, threads):
     kernel, fn, args = _kernel(func, x, y)
     assert kernel.row_wise
     whole = [np.asarray(r) for r in (*fn(*args)[0], *fn(*args)[1])]
-    outs, jvps = blocked.run(fn, args, True, threads)
+    outs, jvps, finite = blocked.run(fn, args, True, threads)
+    assert finite == [bool(np.isfinite(r).all()) for r in whole]
     for a, b in zip(whole, (*outs, *jvps)):
         if func in ELEMENTWISE:
             np.testing.assert_array_equal(a, b)
@@ -156,6 +157,20 @@ def test_a_result_that_does_not_follow_the_rows_is_kept_whole(monkeypatch):
     monkeypatch.setattr(blocked, "MIN_ELEMENTS", 1)
     x, c = np.ones((40, 2)), np.arange(8.0).reshape(4, 2)  # c has as many rows as one block
     fn = load("def kernel(a0, a1):\n    return (a0 * 2, a1 * 3, ), (a0, a1, )\n")
-    outs, _ = blocked.run(fn, [x, c[None]], True, 2)
+    outs, _, _ = blocked.run(fn, [x, c[None]], True, 2)
     np.testing.assert_array_equal(outs[1], c[None] * 3)
     assert outs[0].shape == (40, 2)
+
+
+def test_non_finite_values_in_any_block_are_reported(monkeypatch):
+    monkeypatch.setattr(blocked, "BLOCK_BYTES", 8 * 4 * 3)
+    monkeypatch.setattr(blocked, "MIN_ELEMENTS", 1)
+    x = np.ones((50, 4))
+    x[41, 2] = 0.0  # log(0) in one late block only
+    with pytest.warns(jvpcli.NonFiniteWarning) as record:
+        result = jvpcli.jvp("log(x).sum(axis=1) * x[:, 0]", x, np.ones_like(x), threads=2)
+    assert [str(w.message) for w in record] == [
+        "output has 1 non-finite value(s) (NaN or infinity)",
+        "jvp has 1 non-finite value(s) (NaN or infinity)",
+    ]
+    assert np.isinf(result.output[41]) and np.isfinite(np.delete(result.output, 41)).all()

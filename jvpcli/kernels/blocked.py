@@ -38,12 +38,16 @@ def run(
     row_wise: bool,
     threads: int | None = None,
     busy: bool = True,
-) -> tuple[list, list]:
-    """``fn(*args)``, in blocks of rows where that gives the same result and pays."""
+) -> tuple[list, list, list[bool] | None]:
+    """``fn(*args)``, in blocks of rows where that gives the same result and pays.
+
+    Blocked runs also say, per result, whether every value is finite: checked block by
+    block while the block is in cache (``None`` for a whole-array run).
+    """
     plan = _plan(args, busy) if row_wise else None
     if plan is None:
         outs, jvps = fn(*args)
-        return list(outs), list(jvps)
+        return list(outs), list(jvps), None
     n, rows, split = plan
     edges = [0, *range(rows // 2, n, rows), n]
     blocks = list(itertools.pairwise(edges))
@@ -53,6 +57,10 @@ def run(
         with np.errstate(all="ignore"):  # per thread: errstate does not cross into the pool
             outs, jvps = fn(*(a[lo:hi] if s else a for a, s in zip(args, split)))
         return [np.asarray(r) for r in (*outs, *jvps)]
+
+    def finite(values: list) -> list[bool]:
+        with np.errstate(all="ignore"):
+            return [bool(np.isfinite(v.sum())) or bool(np.isfinite(v).all()) for v in values]
 
     # A result follows the rows when its length changes with the block's: the first two
     # blocks differ in size, so a length that merely equals one block's is not mistaken.
@@ -72,24 +80,30 @@ def run(
 
     store(blocks[0], first)
     store(blocks[1], second)
+    flags = [a and b for a, b in zip(finite(first), finite(second))]
 
-    def work(chunk: list[tuple[int, int]]) -> None:
+    def work(chunk: list[tuple[int, int]]) -> list[bool]:
+        seen = [True] * len(results)
         for block in chunk:
-            store(block, call(block))
+            values = call(block)
+            store(block, values)
+            seen = [s and f for s, f in zip(seen, finite(values))]
+        return seen
 
     # each thread takes one contiguous run of blocks: no per-block scheduling
     rest = blocks[2:]
     workers = max(1, min(threads or default_threads(), len(rest)))
     chunks = [rest[i * len(rest) // workers : (i + 1) * len(rest) // workers] for i in range(workers)]
     if workers == 1:
-        work(rest)
+        parts = [work(rest)]
     else:
         from concurrent.futures import ThreadPoolExecutor  # only here: its import costs start-up
 
         with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(work, chunks))
+            parts = list(pool.map(work, chunks))
+    flags = [all(fs) for fs in zip(flags, *parts)]
     half = len(results) // 2
-    return results[:half], results[half:]
+    return results[:half], results[half:], flags
 
 
 def _plan(args: Sequence[np.ndarray], busy: bool) -> tuple[int, int, list[bool]] | None:
