@@ -176,6 +176,8 @@ def as_input(value: ArrayLike, name: str, dtype: Any = None) -> np.ndarray:
 
 def default_tangents(inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """torch's rule: v may be omitted only for a single input with a single element."""
+    if not inputs:
+        raise UsageError("FUNC has no inputs: there is nothing to differentiate")
     if len(inputs) == 1:
         ((name, x),) = inputs.items()
         if x.size == 1:

@@ -51,6 +51,12 @@ class SourceError(JvpcliError):
     exit_code = USAGE
 
 
+class OutputError(JvpcliError):
+    """A file jvpcli was asked to write cannot be written (missing folder, no permission)."""
+
+    exit_code = USAGE
+
+
 class MissingDependencyError(JvpcliError):
     """An optional package is needed for what was asked."""
 

@@ -157,6 +157,8 @@ ERRORS = [
     (["x * 2", "[1, 2]", "--bogus"], 2, "No such option"),
     (["lambda x, y: x @ y", "[1, 2]", "[1, 2, 3]", "-v", "ones", "-v", "ones"], 1, "cannot be evaluated"),
     (["inv(x)", "[[1, 2], [2, 4]]", "-v", "ones"], 1, "linear algebra failed: Singular matrix"),
+    (["x * 2", "[1.0]", "-o", "missing/out.json"], 2, "cannot write 'missing/out.json': No such file or directory"),
+    (["lambda: 2.0"], 2, "FUNC has no inputs"),
 ]
 
 
@@ -225,3 +227,13 @@ def test_func_starting_with_a_dash_after_double_dash(run_json):
 def test_named_and_positional_tangents(run_json):
     doc = run_json("jvp", "lambda x, y: x * y", "[2]", "[3]", "-v", "y=[1]", "-v", "[0]")
     assert doc["jvp"]["data"] == [2.0]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["codegen", "x * 2", "-o", "missing/m.py"], ["check", "x**2", "[1.0]", "-v", "ones", "--plot", "missing/p.png"]],
+)
+def test_files_in_a_missing_folder_are_one_clear_error(proc, tmp_path, args):
+    result = proc(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert b"jvpcli: error: cannot write 'missing/" in result.stderr and b"Traceback" not in result.stderr

@@ -143,7 +143,9 @@ def test_non_numeric_csv_cell(tmp_path):
         SourceReader().read(str(tmp_path / "bad.csv"))
 
 
-@pytest.mark.parametrize("text", ["foo", "[1, 'a']", "ones(-1)", "ones(2.5)", "__import__('os')", "{1: 2}"])
+@pytest.mark.parametrize(
+    "text", ["foo", "[1, 'a']", "[[1, 2], [3]]", "ones(-1)", "ones(2.5)", "__import__('os')", "{1: 2}"]
+)
 def test_unreadable_sources(text):
     with pytest.raises(SourceError):
         SourceReader().read(text)

@@ -11,6 +11,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from jvpcli.errors import OutputError
+
 #: arrays by role ("output", "jvp"), one per output; their FUNC text (--create-graph)
 Groups = Mapping[str, Sequence[np.ndarray]]
 Texts = Mapping[str, Sequence[str]]
@@ -75,7 +77,10 @@ def write_atomic(path: str, data: bytes, mode: int | None = None) -> None:
     import tempfile  # here, not at start-up: most calls write to stdout
 
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".jvpcli-", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".jvpcli-", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"cannot write '{path}': {exc.strerror}") from None
     umask = os.umask(0)
     os.umask(umask)
     try:
@@ -85,6 +90,9 @@ def write_atomic(path: str, data: bytes, mode: int | None = None) -> None:
             fp.flush()
             os.fsync(fp.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        os.unlink(tmp)
+        raise OutputError(f"cannot write '{path}': {exc.strerror}") from None
     except BaseException:
         os.unlink(tmp)
         raise

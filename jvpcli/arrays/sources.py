@@ -80,7 +80,10 @@ class SourceReader:
                 f"cannot read SOURCE '{text}': no such .npy/.npz/.csv/.tsv/.txt file, and not a literal "
                 "like 1.5 or [1, 2] or a generator like ones(3)"
             )
-        return np.array(_number(tree, text))
+        try:
+            return np.array(_number(tree, text))
+        except ValueError as exc:  # ragged nesting: [[1, 2], [3]]
+            raise SourceError(f"cannot read literal '{text}': {exc}") from None
 
     def _generate(self, name: str, *args: object) -> np.ndarray:
         if len(args) == 1 and isinstance(args[0], (tuple, list)):

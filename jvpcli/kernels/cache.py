@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from jvpcli.arrays.sinks import write_atomic
+from jvpcli.errors import OutputError
 from jvpcli.kernels.kernel import Kernel
 
 SECRET = "secret"
@@ -61,7 +62,7 @@ class KernelCache:
                 json.dumps({"payload": payload, "mac": self._mac(payload)}).encode(),
                 mode=0o600,
             )
-        except OSError:
+        except (OSError, OutputError):
             pass
 
     def info(self) -> tuple[int, int]:
