@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
 
 import numpy as np
 
@@ -37,14 +38,17 @@ CASES = {  # FUNC, number of inputs, hand-written numpy (output, jvp)
 }
 
 
-def median_ms(fn, repeats: int) -> float:
-    fn()  # warm: kernel generation, jit compilation, page faults
-    times = []
+def medians_ms(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Medians of in-process times, the functions taking turns so that noise hits all alike."""
+    for fn in fns.values():
+        fn()  # warm: kernel generation, jit compilation, page faults
+    times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: 1e3 * statistics.median(t) for name, t in times.items()}
 
 
 def arrays(func: str, n: int, dtype: type) -> list[np.ndarray]:
@@ -100,18 +104,21 @@ def jax_baseline(func: str):
 def kernel_row(func: str, n: int, dtype: type, repeats: int, baselines: list) -> str:
     args = arrays(func, n, dtype)
     half = len(args) // 2
-    ours = median_ms(lambda: jvpcli.jvp(func, tuple(args[:half]), tuple(args[half:])), repeats)
-    hand = median_ms(lambda: CASES[func][1](*args), repeats)
-    row = f"| `{func}` | {n:.0e} | {np.dtype(dtype).name} | {ours:.2f} | {hand:.2f} | {ours / hand:.2f} |"
+    fns = {
+        "jvpcli": lambda: jvpcli.jvp(func, tuple(args[:half]), tuple(args[half:])),
+        "numpy": lambda: CASES[func][1](*args),
+    }
     for baseline in baselines:
         run = baseline(func)
-        other = median_ms(lambda: run(args), repeats)  # noqa: B023 - called before the loop moves on
-        row += f" {other:.2f} | {ours / other:.2f} |"
-    return row
+        fns[baseline.__name__] = lambda run=run: run(args)
+    ms = medians_ms(fns, repeats)
+    ours = ms.pop("jvpcli")
+    row = f"| `{func}` | {n:.0e} | {np.dtype(dtype).name} | {ours:.2f} |"
+    return row + "".join(f" {other:.2f} | {ours / other:.2f} |" for other in ms.values())
 
 
 def kernel_table(sizes: list[int], repeats: int) -> None:
-    print("\n## Kernels (in process, medians in ms; ratio < 1 means jvpcli is faster)\n")
+    print("\n## Kernels (in process, medians in ms, the contenders taking turns; ratio < 1: jvpcli is faster)\n")
     have_torch, have_jax = torch_baseline("2*x + 3*y") is not None, jax_baseline("2*x + 3*y") is not None
     head = "| kernel | n | dtype | jvpcli | numpy | jvpcli/numpy |"
     head += " torch | jvpcli/torch |" if have_torch else ""
@@ -195,7 +202,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [10**4, 10**6] if args.quick else [10**4, 10**6, 10**7]
     print(f"# jvpcli {jvpcli.__version__} benchmark: {os.cpu_count()} cores, numpy {np.__version__}")
-    kernel_table(sizes, 5 if args.quick else 7)
+    kernel_table(sizes, 9 if args.quick else 15)
     if not args.quick:
         memory_table()
     startup_table(7 if args.quick else 15)

@@ -88,7 +88,7 @@ def compile_jvp(
     return Kernel(
         inputs=tuple(x.name for x in d.inputs),
         constants=tuple(c.name for c in d.constants),
-        source=codegen.source(exprs, [*d.inputs, *d.tangents, *d.constants], len(d.outputs)),
+        source=codegen.source(exprs, [*d.inputs, *d.tangents, *d.constants], len(d.outputs), out=True),
         n_outputs=len(d.outputs),
         is_tuple=d.is_tuple,
         unused_inputs=tuple(x.name for x, t in zip(d.inputs, d.tangents) if t not in used),

@@ -40,7 +40,7 @@ def evaluate(
     known = [f and a is r for f, a, r in zip(finite, [*outputs, *results], [*outs, *jvps])] if finite else []
     for kind, arrays, offset in (("output", outputs, 0), ("jvp", results, len(outputs))):
         for i, a in enumerate(arrays):
-            if not (known and known[offset + i]) and not _all_finite(a):
+            if not (known and known[offset + i]) and not blocked.all_finite(a):
                 bad = a.size - int(np.count_nonzero(np.isfinite(a)))
                 message = f"{label(kind, i, kernel.is_tuple)} has {bad} non-finite value(s) (NaN or infinity)"
                 warnings.warn(message, NonFiniteWarning, stacklevel=2)
@@ -50,12 +50,6 @@ def evaluate(
 def label(kind: str, index: int, is_tuple: bool) -> str:
     """How messages and tables name an output: ``output``, or ``output 1`` of a tuple."""
     return f"{kind} {index}" if is_tuple else kind
-
-
-def _all_finite(a: np.ndarray) -> bool:
-    """One pass, no temporary: NaN and inf reach the sum; only an overflowing sum looks closer."""
-    with np.errstate(all="ignore"):
-        return bool(np.isfinite(a.sum())) or bool(np.isfinite(a).all())
 
 
 def _finish(value: object, single: bool, like: np.ndarray | None = None) -> np.ndarray:

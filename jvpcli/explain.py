@@ -59,7 +59,7 @@ def as_latex(d: Derived) -> str:
 def as_code(d: Derived) -> str:
     args = [*d.inputs, *d.tangents, *d.constants]
     legend = ", ".join(f"a{i} = {s.name}" for i, s in enumerate(args))
-    return f"# {legend}\n" + codegen.source([*d.outputs, *d.jvps], args, len(d.outputs))
+    return f"# {legend}\n" + codegen.source([*d.outputs, *d.jvps], args, len(d.outputs), out=True)
 
 
 STYLES = {"text": as_def, "latex": as_latex, "code": as_code}

@@ -52,7 +52,7 @@ def test_show_cli_text_latex_and_code(run):
     latex = run("show", "sin(x) * y", "--latex").stdout
     assert r"\mathrm{jvp} =" in latex and r"\cos{\left(x \right)}" in latex
     code = run("show", "sin(x) * y", "--code").stdout
-    assert code.startswith("# a0 = x, a1 = y, a2 = v_x, a3 = v_y\ndef kernel(a0, a1, a2, a3):")
+    assert code.startswith("# a0 = x, a1 = y, a2 = v_x, a3 = v_y\ndef kernel(a0, a1, a2, a3, out=None):")
 
 
 @pytest.fixture(scope="module")

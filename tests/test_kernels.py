@@ -1,5 +1,6 @@
 """Generated kernels: the disk cache, and blocked evaluation against one whole-array call."""
 
+import io
 import json
 import os
 import subprocess
@@ -13,6 +14,7 @@ import jvpcli
 from jvpcli.api import kernel_for
 from jvpcli.kernels import blocked
 from jvpcli.kernels.cache import KernelCache, cache_key
+from jvpcli.kernels.codegen import into
 from jvpcli.kernels.loader import load
 from jvpcli.lang.parse import parse
 
@@ -145,6 +147,43 @@ def test_blocks_equal_one_whole_call(monkeypatch, func, threads):
 
 
 @pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("2*a0 + 3*a1", "numpy.add(2*a0, 3*a1, out=o)"),
+        ("a0 - (a1 - a2)", "numpy.subtract(a0, a1 - a2, out=o)"),
+        ("a0*s1/(s0 + 1)", "numpy.true_divide(a0*s1, s0 + 1, out=o)"),
+        ("a0 @ a1", "numpy.matmul(a0, a1, out=o)"),
+        ("-numpy.sin(a0)", "numpy.negative(numpy.sin(a0), out=o)"),
+        ("numpy.arctan2(a0, a1)", "numpy.arctan2(a0, a1, out=o)"),
+        ("numpy.sum(a1*s0, axis=1)", "numpy.sum(a1*s0, axis=1, out=o)"),
+        ("a0**2", "a0**2"),  # numpy's operator takes fast paths (square) the ufunc does not
+        ("numpy.where(a0 > 0, a0, a1)", "numpy.where(a0 > 0, a0, a1)"),
+        ("numpy.sum(a0, out=a1)", "numpy.sum(a0, out=a1)"),
+        ("_rt.softmax(a0, 1)", "_rt.softmax(a0, 1)"),
+        ("a0", "a0"),
+        ("0", "0"),
+    ],
+)
+def test_the_last_operation_writes_into_the_result(text, written):
+    assert into(text, "o") == written
+
+
+@pytest.mark.parametrize("func", ELEMENTWISE + ROW_WISE)
+def test_a_kernel_told_where_to_write_gives_the_same_bits(func):
+    rng = np.random.default_rng(2)
+    x, y = rng.uniform(0.1, 0.9, (9, 7)), rng.uniform(0.1, 0.9, (9, 7))
+    _, fn, args = _kernel(func, x, y)
+    whole = [np.asarray(r) for r in (*fn(*args)[0], *fn(*args)[1])]
+    slots = [np.empty_like(r) for r in whole]
+    written = [np.asarray(r) for r in (*fn(*args, out=slots)[0], *fn(*args, out=slots)[1])]
+    for a, b, slot in zip(whole, written, slots):
+        np.testing.assert_array_equal(a, b)
+        if b is slot:
+            np.testing.assert_array_equal(slot, a)
+    assert any(b is slot for b, slot in zip(written, slots))
+
+
+@pytest.mark.parametrize(
     "func", ["x.sum()", "x.sum(axis=0)", "x @ x.T", "x[0]", "x.reshape(-1)", "softmax(x, axis=-1)", "x.T + x"]
 )
 def test_kernels_that_mix_rows_are_not_split(func):
@@ -156,7 +195,7 @@ def test_a_result_that_does_not_follow_the_rows_is_kept_whole(monkeypatch):
     monkeypatch.setattr(blocked, "BLOCK_BYTES", 8 * 2 * 4)
     monkeypatch.setattr(blocked, "MIN_ELEMENTS", 1)
     x, c = np.ones((40, 2)), np.arange(8.0).reshape(4, 2)  # c has as many rows as one block
-    fn = load("def kernel(a0, a1):\n    return (a0 * 2, a1 * 3, ), (a0, a1, )\n")
+    fn = load("def kernel(a0, a1, out=None):\n    return (a0 * 2, a1 * 3, ), (a0, a1, )\n")
     outs, _, _ = blocked.run(fn, [x, c[None]], True, 2)
     np.testing.assert_array_equal(outs[1], c[None] * 3)
     assert outs[0].shape == (40, 2)
@@ -174,3 +213,28 @@ def test_non_finite_values_in_any_block_are_reported(monkeypatch):
         "jvp has 1 non-finite value(s) (NaN or infinity)",
     ]
     assert np.isinf(result.output[41]) and np.isfinite(np.delete(result.output, 41)).all()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX only")
+def test_a_forked_child_gets_threads_of_its_own(monkeypatch):
+    monkeypatch.setattr(blocked, "BLOCK_BYTES", 8 * 4 * 3)
+    monkeypatch.setattr(blocked, "MIN_ELEMENTS", 1)
+    monkeypatch.setattr(blocked, "LIGHT_ELEMENTS", 1)
+    x = np.linspace(0.1, 1.0, 200).reshape(50, 4)
+    parent = jvpcli.jvp("sin(x) * exp(x)", x, np.ones_like(x), threads=2)  # starts the parent's pool
+    script = (
+        "import os, sys, numpy as np, jvpcli\n"
+        "from jvpcli.kernels import blocked\n"
+        "blocked.BLOCK_BYTES, blocked.MIN_ELEMENTS, blocked.LIGHT_ELEMENTS = 96, 1, 1\n"
+        "x = np.linspace(0.1, 1.0, 200).reshape(50, 4)\n"
+        "jvpcli.jvp('sin(x) * exp(x)', x, np.ones_like(x), threads=2)\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    r = jvpcli.jvp('sin(x) * exp(x)', x, np.ones_like(x), threads=2)\n"
+        "    np.save(sys.stdout.buffer, r.jvp)\n"
+        "    os._exit(0)\n"
+        "os.waitpid(pid, 0)\n"
+    )
+    child = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert child.returncode == 0, child.stderr.decode()
+    np.testing.assert_array_equal(np.load(io.BytesIO(child.stdout)), parent.jvp)

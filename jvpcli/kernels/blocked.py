@@ -8,19 +8,25 @@ written into preallocated arrays.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from jvpcli.kernels.kernel import Kernel
 
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
 BLOCK_BYTES = 1 << 18
 MIN_ELEMENTS = 1 << 16
-#: a light elementwise kernel is worth splitting only when its arrays outgrow the caches
-LARGE_BYTES = 64 << 20
+#: a light elementwise kernel pays for its blocks from about this many elements per array
+LIGHT_ELEMENTS = 1 << 19
 BUSY = 10
+CHECK_ELEMENTS = 1 << 16
 
 
 def busy(kernel: Kernel) -> bool:
@@ -49,61 +55,70 @@ def run(
         outs, jvps = fn(*args)
         return list(outs), list(jvps), None
     n, rows, split = plan
-    edges = [0, *range(rows // 2, n, rows), n]
-    blocks = list(itertools.pairwise(edges))
 
-    def call(block: tuple[int, int]) -> list:
-        lo, hi = block
+    def call(lo: int, hi: int, into: Sequence[np.ndarray | None] | None = None) -> list:
         with np.errstate(all="ignore"):  # per thread: errstate does not cross into the pool
-            outs, jvps = fn(*(a[lo:hi] if s else a for a, s in zip(args, split)))
+            parts = (a[lo:hi] if s else a for a, s in zip(args, split))
+            outs, jvps = fn(*parts) if into is None else fn(*parts, out=into)
         return [np.asarray(r) for r in (*outs, *jvps)]
 
-    def finite(values: list) -> list[bool]:
-        with np.errstate(all="ignore"):
-            return [bool(np.isfinite(v.sum())) or bool(np.isfinite(v).all()) for v in values]
-
-    # A result follows the rows when its length changes with the block's: the first two
-    # blocks differ in size, so a length that merely equals one block's is not mistaken.
-    first, second = call(blocks[0]), call(blocks[1])
-    tracks = [
-        a.ndim > 0 and b.ndim > 0 and a.shape[0] == blocks[0][1] and b.shape[0] == blocks[1][1] - blocks[1][0]
-        for a, b in zip(first, second)
-    ]
+    # Two probes of 1 and 2 rows give the results' types and shapes. A result follows the
+    # rows when its length changes with the block's, so a length that merely equals one
+    # block's is not mistaken for it.
+    first, second = call(0, 1), call(1, 3)
+    tracks = [a.ndim > 0 and b.ndim > 0 and len(a) == 1 and len(b) == 2 for a, b in zip(first, second)]
     results = [
         np.empty((n, *a.shape[1:]), dtype=np.result_type(a, b)) if t else a for a, b, t in zip(first, second, tracks)
     ]
 
-    def store(block: tuple[int, int], values: list) -> None:
-        for out, value, t in zip(results, values, tracks):
-            if t:
-                out[block[0] : block[1]] = value
+    def views(lo: int, hi: int) -> list[np.ndarray | None]:
+        return [r[lo:hi] if t else None for r, t in zip(results, tracks)]
 
-    store(blocks[0], first)
-    store(blocks[1], second)
-    flags = [a and b for a, b in zip(finite(first), finite(second))]
+    def settle(into: list[np.ndarray | None], values: list) -> list[bool]:
+        """Copy what the kernel could not write in place; whether each value is finite."""
+        for view, value in zip(into, values):
+            if view is not None and value is not view:
+                view[...] = value
+        return [all_finite(v) for v in values]
 
-    def work(chunk: list[tuple[int, int]]) -> list[bool]:
+    flags = [a and b for a, b in zip(settle(views(0, 1), first), settle(views(1, 3), second))]
+
+    def work(lo: int, hi: int) -> list[bool]:
         seen = [True] * len(results)
-        for block in chunk:
-            values = call(block)
-            store(block, values)
-            seen = [s and f for s, f in zip(seen, finite(values))]
+        for start in range(lo, hi, rows):
+            into = views(start, min(start + rows, hi))
+            seen = [s and f for s, f in zip(seen, settle(into, call(start, min(start + rows, hi), into)))]
         return seen
 
-    # each thread takes one contiguous run of blocks: no per-block scheduling
-    rest = blocks[2:]
-    workers = max(1, min(threads or default_threads(), len(rest)))
-    chunks = [rest[i * len(rest) // workers : (i + 1) * len(rest) // workers] for i in range(workers)]
-    if workers == 1:
-        parts = [work(rest)]
-    else:
-        from concurrent.futures import ThreadPoolExecutor  # only here: its import costs start-up
-
-        with ThreadPoolExecutor(workers) as pool:
-            parts = list(pool.map(work, chunks))
+    # each thread takes one contiguous run of rows, the calling thread the first run
+    workers = max(1, min(threads or default_threads(), (n - 3) // rows))
+    edges = [3 + (n - 3) * i // workers for i in range(workers + 1)]
+    pool = _pool(workers - 1, os.getpid()) if workers > 1 else None
+    others = [pool.submit(work, lo, hi) for lo, hi in itertools.pairwise(edges[1:])] if pool else []
+    parts = [work(edges[0], edges[1]), *(f.result() for f in others)]
     flags = [all(fs) for fs in zip(flags, *parts)]
     half = len(results) // 2
     return results[:half], results[half:], flags
+
+
+def all_finite(a: np.ndarray) -> bool:
+    """No NaN or infinity, a cache-sized piece at a time: no full-size temporary, and
+    isfinite on a small piece is faster than a sum (which could also overflow)."""
+    if a.dtype.kind not in "fc":
+        return True
+    flat = a.ravel(order="K")  # a view whenever the memory allows
+    return all(np.isfinite(flat[i : i + CHECK_ELEMENTS]).all() for i in range(0, flat.size, CHECK_ELEMENTS))
+
+
+@functools.cache
+def _pool(size: int, pid: int) -> ThreadPoolExecutor:
+    """One pool per size for the process: starting threads on every call costs ~0.5 ms.
+
+    Keyed by process id too: a forked child has none of its parent's threads.
+    """
+    from concurrent.futures import ThreadPoolExecutor  # only here: its import costs start-up
+
+    return ThreadPoolExecutor(size, thread_name_prefix="jvpcli")
 
 
 def _plan(args: Sequence[np.ndarray], busy: bool) -> tuple[int, int, list[bool]] | None:
@@ -120,9 +135,9 @@ def _plan(args: Sequence[np.ndarray], busy: bool) -> tuple[int, int, list[bool]]
     total = sum(a.size for a, s in zip(args, split) if s)
     if not any(split) or total < MIN_ELEMENTS:
         return None
-    if not busy and sum(a.nbytes for a, s in zip(args, split) if s) < LARGE_BYTES:
+    if not busy and max(a.size for a, s in zip(args, split) if s) < LIGHT_ELEMENTS:
         return None
-    rows = max(2, BLOCK_BYTES // max(row_bytes, 1))
-    if n < 2 * rows:
+    rows = max(1, BLOCK_BYTES // max(row_bytes, 1))
+    if n < 3 + rows:
         return None
     return n, rows, split

@@ -20,6 +20,8 @@ from jvpcli.errors import OutputError
 from jvpcli.kernels.kernel import Kernel
 
 SECRET = "secret"
+#: the kernels' calling convention: a change misses every kernel of the old one
+FORMAT = 2
 
 
 def default_folder() -> Path:
@@ -34,7 +36,7 @@ def default_folder() -> Path:
 def cache_key(parts: Sequence[object]) -> str:
     from jvpcli import __version__
 
-    return hashlib.sha256(json.dumps([__version__, *parts], sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(json.dumps([__version__, FORMAT, *parts], sort_keys=True).encode()).hexdigest()
 
 
 class KernelCache:

@@ -7,8 +7,10 @@ source is plain text that could be written to disk and imported.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Sequence
 
+import numpy as np
 import sympy as sp
 from sympy.printing.numpy import SciPyPrinter
 
@@ -50,8 +52,43 @@ def live(shared: list[tuple[sp.Symbol, sp.Expr]], reduced: list[sp.Expr]) -> tup
     return kept[::-1], reduced
 
 
-def source(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol], n_outputs: int, name: str = "kernel") -> str:
-    """Python source of ``name(a0, a1, ...) -> (outputs, jvps)``."""
+#: Python operators whose ufunc can write its result where it is told (``**`` is left
+#: alone: numpy's operator takes fast paths, square and sqrt, that the ufunc does not)
+OPERATORS = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "true_divide", ast.MatMult: "matmul"}
+#: numpy functions besides the ufuncs that take ``out=``
+REDUCTIONS = {"sum", "prod", "mean", "cumsum", "cumprod"}
+
+
+def into(text: str, slot: str) -> str:
+    """``text`` with its last operation writing into ``slot``, when that operation can.
+
+    Blocked evaluation hands each block a view of the preallocated result, so the block
+    is not computed into a temporary and copied. With ``slot`` None numpy allocates, as
+    the operator would: both ways give the same bits.
+    """
+    node = ast.parse(text, mode="eval").body
+    if isinstance(node, ast.BinOp) and type(node.op) in OPERATORS:
+        left, right = (ast.get_source_segment(text, n) for n in (node.left, node.right))
+        return f"numpy.{OPERATORS[type(node.op)]}({left}, {right}, out={slot})"
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return f"numpy.negative({ast.get_source_segment(text, node.operand)}, out={slot})"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
+        module, name = node.func.value.id, node.func.attr
+        ufunc = getattr(np, name, None)
+        takes_out = name in REDUCTIONS or (isinstance(ufunc, np.ufunc) and len(node.args) == ufunc.nin)
+        if module == "numpy" and takes_out and not any(k.arg in ("out", None) for k in node.keywords):
+            return f"{text[:-1]}, out={slot})"
+    return text
+
+
+def source(
+    exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol], n_outputs: int, name: str = "kernel", out: bool = False
+) -> str:
+    """Python source of ``name(a0, a1, ...) -> (outputs, jvps)``.
+
+    With ``out`` the function also takes ``out=``, a sequence of one array or None per
+    result, and computes each result's last operation into it where numpy allows.
+    """
     internal = [sp.Symbol(f"a{i}", **s.assumptions0) for i, s in enumerate(args)]
     exprs = dag.rename(exprs, dict(zip(args, internal)))
     stray = dag.free_symbols(exprs) - set(internal)
@@ -59,9 +96,18 @@ def source(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol], n_outputs: int, 
         raise RuntimeError(f"free symbols outside the arguments: {sorted(map(str, stray))}")
     shared, reduced = live(*sp.cse(exprs, symbols=sp.numbered_symbols("s"), order="none"))
     printer = KernelPrinter()
-    lines = [f"def {name}({', '.join(map(str, internal))}):"]
+    lines = [f"def {name}({', '.join(map(str, internal))}{', out=None' if out else ''}):"]
     lines += [f"    {sym} = {printer.doprint(value)}" for sym, value in shared]
     printed = [printer.doprint(e) for e in reduced]
-    outs, jvps = printed[:n_outputs], printed[n_outputs:]
-    lines.append(f"    return ({''.join(o + ', ' for o in outs)}), ({''.join(j + ', ' for j in jvps)})")
+    written = [into(text, f"out[{i}]") for i, text in enumerate(printed)]
+    if out and written != printed:
+        # whole arrays keep the operators: numpy computes ``a*b + c`` into a*b's temporary
+        lines += ["    if out is None:", "    " + _returned(printed, n_outputs)]
+        printed = written
+    lines.append(_returned(printed, n_outputs))
     return "\n".join(lines) + "\n"
+
+
+def _returned(printed: Sequence[str], n_outputs: int) -> str:
+    outs, jvps = printed[:n_outputs], printed[n_outputs:]
+    return f"    return ({''.join(o + ', ' for o in outs)}), ({''.join(j + ', ' for j in jvps)})"
