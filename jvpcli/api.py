@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -17,17 +16,29 @@ ArrayLike = Any
 Arrays = ArrayLike | Sequence[ArrayLike] | Mapping[str, ArrayLike]
 
 
-@dataclass(frozen=True)
 class JvpResult:
-    """``output`` and ``jvp`` as torch returns them: an array, or a tuple for a tuple output."""
+    """``output`` and ``jvp`` as torch returns them: an array, or a tuple for a tuple output.
 
-    output: np.ndarray | tuple[np.ndarray, ...]
-    jvp: np.ndarray | tuple[np.ndarray, ...]
-    inputs: tuple[str, ...]
-    graph: Graph | None = None
+    Unpacks like torch's pair: ``out, jvp = jvpcli.jvp(...)``. A plain class, not a
+    dataclass: importing dataclasses is ~2 ms of every call's start-up.
+    """
 
-    def __iter__(self):  # ``out, jvp = jvpcli.jvp(...)`` like torch
+    __slots__ = ("graph", "inputs", "jvp", "output")
+
+    def __init__(
+        self,
+        output: np.ndarray | tuple[np.ndarray, ...],
+        jvp: np.ndarray | tuple[np.ndarray, ...],
+        inputs: tuple[str, ...],
+        graph: Graph | None = None,
+    ) -> None:
+        self.output, self.jvp, self.inputs, self.graph = output, jvp, inputs, graph
+
+    def __iter__(self):
         return iter((self.output, self.jvp))
+
+    def __repr__(self) -> str:
+        return f"JvpResult(output={self.output!r}, jvp={self.jvp!r}, inputs={self.inputs!r}, graph={self.graph!r})"
 
 
 class Options(NamedTuple):

@@ -10,7 +10,6 @@ from typing import Any
 import click
 
 from jvpcli import __version__
-from jvpcli.cli import study
 from jvpcli.cli.arguments import point_arguments
 from jvpcli.errors import JvpcliError, NonFiniteWarning, UsageError
 
@@ -23,7 +22,21 @@ Examples:
 """
 
 
+#: commands kept in another module, imported when named: a jvp call never loads them
+LAZY = {"check": "jvpcli.cli.study", "show": "jvpcli.cli.study", "codegen": "jvpcli.cli.study"}
+
+
 class Group(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *LAZY])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in LAZY:
+            import importlib
+
+            return getattr(importlib.import_module(LAZY[name]), name)
+        return super().get_command(ctx, name)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             with warnings.catch_warnings(record=True) as caught:
@@ -134,10 +147,6 @@ def _format(fmt: str | None, out_path: str | None) -> str:
     if fmt is not None and fmt != EXTENSIONS[ext]:
         raise UsageError(f"--format {fmt} does not match -o {out_path}")
     return EXTENSIONS[ext]
-
-
-for command in (study.check, study.show, study.codegen):
-    cli.add_command(command)
 
 
 def main() -> None:

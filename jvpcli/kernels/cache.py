@@ -1,15 +1,13 @@
 """Kernels on disk, so a call that was made before never imports sympy.
 
-The folder is private (0700). Each file records an HMAC of its content under a secret
-kept in the folder: a corrupt, truncated or foreign file fails the check and is rebuilt,
+The folder is private (0700). Each file records a keyed BLAKE2b MAC of its content under
+a secret kept in the folder: a corrupt, truncated or foreign file fails the check and is rebuilt,
 never run. Writes are atomic (temporary file, then rename), so concurrent writers of the
 same kernel cannot leave half a file.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 from collections.abc import Sequence
@@ -18,6 +16,12 @@ from pathlib import Path
 from jvpcli.arrays.sinks import write_atomic
 from jvpcli.errors import OutputError
 from jvpcli.kernels.kernel import Kernel
+
+try:  # CPython's own BLAKE2: importing hashlib or hmac loads OpenSSL, ~4 ms of every call's start-up
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - other Pythons
+    from hashlib import blake2b
+from _operator import _compare_digest as compare_digest  # what hmac.compare_digest is
 
 SECRET = "secret"
 #: the kernels' calling convention: a change misses every kernel of the old one
@@ -36,7 +40,7 @@ def default_folder() -> Path:
 def cache_key(parts: Sequence[object]) -> str:
     from jvpcli import __version__
 
-    return hashlib.sha256(json.dumps([__version__, FORMAT, *parts], sort_keys=True).encode()).hexdigest()
+    return blake2b(json.dumps([__version__, FORMAT, *parts], sort_keys=True).encode(), digest_size=32).hexdigest()
 
 
 class KernelCache:
@@ -47,7 +51,7 @@ class KernelCache:
         try:
             record = json.loads((self.folder / f"{key}.json").read_text())
             payload, mac = record["payload"], record["mac"]
-            if not hmac.compare_digest(mac, self._mac(payload)):
+            if not compare_digest(mac, self._mac(payload)):
                 return None
             data = json.loads(payload)
             return Kernel.from_dict(data["kernel"]) if data.get("key") == key else None
@@ -98,4 +102,5 @@ class KernelCache:
             return path.read_bytes()
 
     def _mac(self, payload: str) -> str:
-        return hmac.new(self._secret(), payload.encode(), hashlib.sha256).hexdigest()
+        """BLAKE2b keyed with the folder's secret: a MAC by design, no HMAC construction needed."""
+        return blake2b(payload.encode(), key=self._secret(), digest_size=32).hexdigest()
