@@ -39,14 +39,19 @@ CASES = {  # FUNC, number of inputs, hand-written numpy (output, jvp)
 
 
 def medians_ms(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Medians of in-process times, the functions taking turns so that noise hits all alike."""
+    """Medians of in-process times, the functions taking turns so that noise hits all alike.
+
+    The order rotates every round: torch's and jax's worker threads spin for a while
+    after their work, and whoever runs next would always be the one to pay for it.
+    """
     for fn in fns.values():
         fn()  # warm: kernel generation, jit compilation, page faults
     times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
+    names = list(fns)
+    for round_ in range(repeats):
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
             start = time.perf_counter()
-            fn()
+            fns[name]()
             times[name].append(time.perf_counter() - start)
     return {name: 1e3 * statistics.median(t) for name, t in times.items()}
 

@@ -21,7 +21,7 @@ from jvpcli.kernels.kernel import Kernel
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
-BLOCK_BYTES = 1 << 18
+BLOCK_BYTES = 1 << 20
 MIN_ELEMENTS = 1 << 16
 #: a light elementwise kernel pays for its blocks from about this many elements per array
 LIGHT_ELEMENTS = 1 << 19
