@@ -243,3 +243,23 @@ def test_a_forked_child_gets_threads_of_its_own(monkeypatch):
     child = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
     assert child.returncode == 0, child.stderr.decode()
     np.testing.assert_array_equal(np.load(io.BytesIO(child.stdout)), parent.jvp)
+
+
+@pytest.mark.parametrize(
+    ("values", "finite"),
+    [
+        (np.array([1.0, -2.0]), True),
+        (np.array([3e38, 3e38], np.float32), True),  # the sum overflows; the values do not
+        (np.array([1.0, np.inf]), False),
+        (np.array([-np.inf, np.inf]), False),
+        (np.array([3e38, np.nan], np.float32), False),
+        (np.array([1 + 1j, complex(1.0, np.inf)]), False),
+        (np.ones((3, 4)).T, True),  # not C-contiguous
+        (np.full((3, 4), np.nan).T, False),
+        (np.zeros((0, 3)), True),
+        (np.array(2.0), True),
+        (np.arange(3), True),
+    ],
+)
+def test_all_finite(values, finite):
+    assert blocked.all_finite(values) is finite
