@@ -38,21 +38,22 @@ CASES = {  # FUNC, number of inputs, hand-written numpy (output, jvp)
 }
 
 
-def medians_ms(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Medians of in-process times, the functions taking turns so that noise hits all alike.
+def medians_ms(fns: dict[str, Callable[[], object]], repeats: int, passes: int = 3) -> dict[str, float]:
+    """Medians of in-process times: each function runs in bursts, and the bursts take turns.
 
-    The order rotates every round: torch's and jax's worker threads spin for a while
-    after their work, and whoever runs next would always be the one to pay for it.
+    Turns spread the machine's drift over all contenders; bursts keep each in its own
+    steady state: torch's and jax's worker threads spin for a while after their work,
+    so the first call of every burst is run untimed.
     """
-    for fn in fns.values():
-        fn()  # warm: kernel generation, jit compilation, page faults
     times: dict[str, list[float]] = {name: [] for name in fns}
     names = list(fns)
-    for round_ in range(repeats):
-        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
-            start = time.perf_counter()
-            fns[name]()
-            times[name].append(time.perf_counter() - start)
+    for turn in range(passes):
+        for name in names[turn % len(names) :] + names[: turn % len(names)]:
+            fns[name]()  # warm: kernel generation, jit compilation, page faults, other threads
+            for _ in range(max(1, round(repeats / passes))):
+                start = time.perf_counter()
+                fns[name]()
+                times[name].append(time.perf_counter() - start)
     return {name: 1e3 * statistics.median(t) for name, t in times.items()}
 
 
