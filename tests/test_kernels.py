@@ -122,6 +122,8 @@ ROW_WISE = [
     "lambda x, y: exp(x).sum(axis=1) * y.mean(axis=1)",
     "lambda x, y: logsumexp(x, axis=1) + softmax(y, axis=1).sum(axis=1) + amax(x * y, axis=1)",
     "lambda x, y: cumsum(sin(x), axis=1) + flip(y, 1) * norm(x, axis=1, keepdims=True) + prod(y, axis=1)[:, None]",
+    "lambda x, y: (x * y).mean(axis=1)",
+    "lambda x, y: cumsum(x * y, axis=1)",
 ]
 
 

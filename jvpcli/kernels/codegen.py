@@ -63,8 +63,8 @@ def into(text: str, slot: str) -> str:
     """``text`` with its last operation writing into ``slot``, when that operation can.
 
     Blocked evaluation hands each block a view of the preallocated result, so the block
-    is not computed into a temporary and copied. With ``slot`` None numpy allocates, as
-    the operator would: both ways give the same bits.
+    is not computed into a temporary and copied. The ufunc is the one the operator calls:
+    the bits are those of the whole-array kernel, which keeps the operators.
     """
     node = ast.parse(text, mode="eval").body
     if isinstance(node, ast.BinOp) and type(node.op) in OPERATORS:
