@@ -26,7 +26,7 @@ def evaluate(
     with np.errstate(all="ignore"):
         try:
             outs, jvps, finite = blocked.run(
-                fn, [*inputs, *tangents, *constants], kernel.row_wise, threads, blocked.busy(kernel)
+                fn, [*inputs, *tangents, *constants], kernel.row_wise, threads, kernel.cost, kernel.reduces
             )
         except np.linalg.LinAlgError as exc:
             raise ComputeError(f"linear algebra failed: {exc}") from None

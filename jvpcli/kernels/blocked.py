@@ -16,21 +16,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from jvpcli.kernels.kernel import Kernel
-
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
+#: rows per block: this many bytes of the widest argument; twice as many for a light
+#: kernel, whose few temporaries leave room in cache (fewer blocks, fewer GIL hand-offs)
 BLOCK_BYTES = 1 << 20
 MIN_ELEMENTS = 1 << 16
 #: a light elementwise kernel pays for its blocks from about this many elements per array
 LIGHT_ELEMENTS = 1 << 19
+#: distinct operations per element from which a kernel is busy
 BUSY = 10
-
-
-def busy(kernel: Kernel) -> bool:
-    """Blocks pay at any size for many operations per element, or for reductions (no full-size temporaries)."""
-    return kernel.cost >= BUSY or kernel.reduces
 
 
 def default_threads() -> int:
@@ -42,14 +38,17 @@ def run(
     args: Sequence[np.ndarray],
     row_wise: bool,
     threads: int | None = None,
-    busy: bool = True,
+    cost: int = BUSY,
+    reduces: bool = False,
 ) -> tuple[list, list, list[bool] | None]:
     """``fn(*args)``, in blocks of rows where that gives the same result and pays.
 
-    Blocked runs also say, per result, whether every value is finite: checked block by
-    block while the block is in cache (``None`` for a whole-array run).
+    ``cost`` is the kernel's number of distinct operations, ``reduces`` whether one
+    reduces an axis (blocks then spare full-size temporaries at any size). Blocked runs
+    also say, per result, whether every value is finite: checked block by block while the
+    block is in cache (``None`` for a whole-array run).
     """
-    plan = _plan(args, busy) if row_wise else None
+    plan = _plan(args, cost < BUSY, reduces) if row_wise else None
     if plan is None:
         outs, jvps = fn(*args)
         return list(outs), list(jvps), None
@@ -124,7 +123,7 @@ def _pool(size: int, pid: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(size, thread_name_prefix="jvpcli")
 
 
-def _plan(args: Sequence[np.ndarray], busy: bool) -> tuple[int, int, list[bool]] | None:
+def _plan(args: Sequence[np.ndarray], light: bool, reduces: bool) -> tuple[int, int, list[bool]] | None:
     """Rows, rows per block, and which arguments are split; ``None`` to run whole."""
     ndim = max((a.ndim for a in args), default=0)
     if ndim == 0:
@@ -138,9 +137,9 @@ def _plan(args: Sequence[np.ndarray], busy: bool) -> tuple[int, int, list[bool]]
     total = sum(a.size for a, s in zip(args, split) if s)
     if not any(split) or total < MIN_ELEMENTS:
         return None
-    if not busy and max(a.size for a, s in zip(args, split) if s) < LIGHT_ELEMENTS:
+    if light and not reduces and max(a.size for a, s in zip(args, split) if s) < LIGHT_ELEMENTS:
         return None
-    rows = max(1, BLOCK_BYTES // max(row_bytes, 1))
+    rows = max(1, BLOCK_BYTES * (2 if light else 1) // max(row_bytes, 1))
     if n < 3 + rows:
         return None
     return n, rows, split
