@@ -90,8 +90,9 @@ def run(
     def work(lo: int, hi: int) -> list[bool]:
         seen = [True] * len(results)
         for start in range(lo, hi, rows):
-            into = views(start, min(start + rows, hi))
-            seen = [s and f for s, f in zip(seen, settle(into, call(start, min(start + rows, hi), into)))]
+            end = min(start + rows, hi)
+            into = views(start, end)
+            seen = [s and f for s, f in zip(seen, settle(into, call(start, end, into)))]
         return seen
 
     edges = [3 + (n - 3) * i // workers for i in range(workers + 1)]
