@@ -12,7 +12,7 @@ from conftest import jvpcli_command
 
 import jvpcli
 from jvpcli.api import kernel_for
-from jvpcli.kernels import blocked
+from jvpcli.kernels import blocked, runtime
 from jvpcli.kernels.cache import KernelCache, cache_key
 from jvpcli.kernels.codegen import into
 from jvpcli.kernels.loader import load
@@ -156,13 +156,17 @@ def test_blocks_equal_one_whole_call(monkeypatch, func, threads):
 @pytest.mark.parametrize(
     ("text", "written"),
     [
-        ("2*a0 + 3*a1", "numpy.add(2*a0, 3*a1, out=o)"),
-        ("a0 - (a1 - a2)", "numpy.subtract(a0, a1 - a2, out=o)"),
-        ("a0*s1/(s0 + 1)", "numpy.true_divide(a0*s1, s0 + 1, out=o)"),
+        ("2*a0 + 3*a1", "numpy.add(numpy.multiply(2, a0, out=_rt.fits(o, a0)), 3*a1, out=o)"),
+        ("a0 - (a1 - a2)", "numpy.subtract(a0, numpy.subtract(a1, a2, out=_rt.fits(o, a1, a2)), out=o)"),
+        ("a0/(s0 + 1)", "numpy.true_divide(a0, numpy.add(s0, 1, out=_rt.fits(o, s0)), out=o)"),
         ("a0 @ a1", "numpy.matmul(a0, a1, out=o)"),
-        ("-numpy.sin(a0)", "numpy.negative(numpy.sin(a0), out=o)"),
+        ("(a0 @ a1)*a2", "numpy.multiply(a0 @ a1, a2, out=o)"),  # matmul's shape is not the result's
+        ("-numpy.sin(a0)", "numpy.negative(numpy.sin(a0, out=_rt.fits(o, a0)), out=o)"),
+        ("numpy.abs(a0*a1) + a2", "numpy.add(numpy.abs(a0*a1), a2, out=o)"),  # abs of complex is real
         ("numpy.arctan2(a0, a1)", "numpy.arctan2(a0, a1, out=o)"),
         ("numpy.sum(a1*s0, axis=1)", "numpy.sum(a1*s0, axis=1, out=o)"),
+        ("numpy.sum(a1 + s0, axis=1) + a2", "numpy.add(numpy.sum(a1 + s0, axis=1), a2, out=o)"),
+        ("_rt.sum_product(s0, a1, axis=1)", "_rt.sum_product(s0, a1, axis=1, out=o)"),
         ("a0**2", "a0**2"),  # numpy's operator takes fast paths (square) the ufunc does not
         ("numpy.where(a0 > 0, a0, a1)", "numpy.where(a0 > 0, a0, a1)"),
         ("numpy.sum(a0, out=a1)", "numpy.sum(a0, out=a1)"),
@@ -188,6 +192,83 @@ def test_a_kernel_told_where_to_write_gives_the_same_bits(func):
         if b is slot:
             np.testing.assert_array_equal(slot, a)
     assert any(b is slot for b, slot in zip(written, slots))
+
+
+#: results whose first operand chain involves x alone: computed in the result, it must keep x's dtype
+MIXED = ["numpy.sin(a0)/(a0 + 2) + a1", "numpy.exp(a0*a0)*3 - a1", "-(a0*a0 + 1)*a1", "numpy.cos(a0*2)*a0 + a1*a0"]
+
+
+@pytest.mark.parametrize("text", MIXED)
+@pytest.mark.parametrize(
+    ("x_kind", "y_kind"),
+    [
+        ("float32", "float32"),
+        ("complex128", "complex128"),
+        ("float32", "float64"),
+        ("float64", "complex128"),
+        ("complex64", "complex128"),
+    ],
+)
+@pytest.mark.parametrize(("x_shape", "y_shape"), [((9, 7), (9, 7)), ((9, 1), (9, 7)), ((7,), (9, 7)), ((), (9, 7))])
+def test_parts_computed_in_the_result_keep_their_own_dtype_and_shape(text, x_kind, y_kind, x_shape, y_shape):
+    """Mixed precision and broadcasting: a part is computed in the result only where that
+    gives the bits of the whole-array kernel."""
+    rng = np.random.default_rng(3)
+
+    def draw(shape, kind):
+        a = rng.uniform(0.1, 0.9, shape) + (1j * rng.uniform(0.1, 0.9, shape) if kind.startswith("c") else 0)
+        return np.asarray(a).astype(kind)
+
+    x, y = draw(x_shape, x_kind), draw(y_shape, y_kind)
+    fn = load(f"def kernel(a0, a1, out=None):\n    return ({text}, ), ()\n")
+    written_fn = load(f"def kernel(a0, a1, out=None):\n    return ({into(text, 'out[0]')}, ), ()\n")
+    (whole,), _ = fn(x, y)
+    slot = np.empty_like(whole)
+    (written,), _ = written_fn(x, y, out=[slot])
+    assert written is slot
+    np.testing.assert_array_equal(slot, whole)
+
+
+@pytest.mark.parametrize(
+    ("out_shape", "out_kind", "arrays", "fits"),
+    [
+        ((3, 4), "float64", [((3, 4), "float64"), ((4,), "float64")], True),
+        ((3, 4), "float64", [((3, 1), "float64"), ((4,), "float64")], False),  # a broadcast part
+        ((3, 4), "float64", [((3, 4), "float64"), ((3, 4), "float32")], False),  # computes in float32
+        ((3, 4), "complex128", [((3, 4), "float64")], False),  # computes in real numbers
+    ],
+)
+def test_fits(out_shape, out_kind, arrays, fits):
+    out = np.empty(out_shape, out_kind)
+    assert (runtime.fits(out, *(np.ones(s, k) for s, k in arrays)) is out) is fits
+    assert runtime.fits(None, np.ones(3)) is None
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "complex128"])
+@pytest.mark.parametrize("shape", [(6,), (5, 6), (3, 4, 6), (6, 5)])
+@pytest.mark.parametrize("axis", [None, -1, 0, (0,), "all"])
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("mean", [False, True])
+def test_sum_product_is_the_sum_of_the_product(dtype, shape, axis, keepdims, mean):
+    rng = np.random.default_rng(4)
+    a, b = (rng.uniform(-1, 1, shape).astype(dtype) for _ in range(2))
+    if shape == (6, 5):
+        a = a.T.copy().T  # not C-contiguous: summing every element cannot flatten it for free
+    axis = tuple(range(len(shape))) if axis == "all" else axis
+    reduce = np.mean if mean else np.sum
+    expected = reduce(a * b, axis=axis, keepdims=keepdims)
+    got = runtime.sum_product(a, b, axis=axis, keepdims=keepdims, mean=mean)
+    assert np.shape(got) == np.shape(expected) and np.asarray(got).dtype == expected.dtype
+    rtol = 1e-5 if dtype == "float32" else 1e-13
+    np.testing.assert_allclose(got, expected, rtol=rtol, atol=rtol)
+    out = np.empty_like(expected)
+    assert runtime.sum_product(a, b, axis=axis, keepdims=keepdims, mean=mean, out=out) is out
+    np.testing.assert_allclose(out, expected, rtol=rtol, atol=rtol)
+
+
+def test_a_sum_of_a_product_is_printed_as_sum_product():
+    kernel = kernel_for(parse("exp(x).sum(axis=1)"), (("x", False),), (), False, cache=False)
+    assert "_rt.sum_product(s0, a1, axis=1" in kernel.source
 
 
 @pytest.mark.parametrize(

@@ -24,8 +24,8 @@ except ImportError:  # pragma: no cover - other Pythons
 from _operator import _compare_digest as compare_digest  # what hmac.compare_digest is
 
 SECRET = "secret"
-#: the kernels' calling convention: a change misses every kernel of the old one
-FORMAT = 2
+#: the kernels' calling convention and helpers: a change misses every kernel of the old ones
+FORMAT = 3
 
 
 def default_folder() -> Path:

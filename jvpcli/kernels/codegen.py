@@ -55,30 +55,90 @@ def live(shared: list[tuple[sp.Symbol, sp.Expr]], reduced: list[sp.Expr]) -> tup
 #: Python operators whose ufunc can write its result where it is told (``**`` is left
 #: alone: numpy's operator takes fast paths, square and sqrt, that the ufunc does not)
 OPERATORS = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "true_divide", ast.MatMult: "matmul"}
-#: numpy functions besides the ufuncs that take ``out=``
-REDUCTIONS = {"sum", "prod", "mean", "cumsum", "cumprod"}
+#: functions besides the ufuncs that take ``out=``, by module
+TAKES_OUT = {"numpy": {"sum", "prod", "mean", "cumsum", "cumprod"}, "_rt": {"sum_product"}}
 
 
 def into(text: str, slot: str) -> str:
     """``text`` with its last operation writing into ``slot``, when that operation can.
 
     Blocked evaluation hands each block a view of the preallocated result, so the block
-    is not computed into a temporary and copied. The ufunc is the one the operator calls:
-    the bits are those of the whole-array kernel, which keeps the operators.
+    is not computed into a temporary and copied. An elementwise last operation also gets
+    one operand computed in the slot first (numpy's own temporary elision, which ``out=``
+    turns off), when ``_rt.fits`` finds that operand's arrays of the result's shape and
+    dtype. The ufuncs are the ones the operators call: the bits are those of the
+    whole-array kernel, which keeps the operators.
     """
-    node = ast.parse(text, mode="eval").body
+    written = _into(ast.parse(text, mode="eval").body, text, slot, nested=False)
+    return text if written is None else written
+
+
+def _into(node: ast.expr, text: str, slot: str, nested: bool) -> str | None:
+    """``node``'s source with its last operation writing into ``slot``; None where it cannot.
+
+    A nested operation (one operand of an elementwise one) must be elementwise too and keep
+    its operands' dtype, so that computing it in the slot gives the bits it would alone.
+    """
+    keywords: list[ast.keyword] = []
     if isinstance(node, ast.BinOp) and type(node.op) in OPERATORS:
-        left, right = (ast.get_source_segment(text, n) for n in (node.left, node.right))
-        return f"numpy.{OPERATORS[type(node.op)]}({left}, {right}, out={slot})"
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        return f"numpy.negative({ast.get_source_segment(text, node.operand)}, out={slot})"
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
-        module, name = node.func.value.id, node.func.attr
-        ufunc = getattr(np, name, None)
-        takes_out = name in REDUCTIONS or (isinstance(ufunc, np.ufunc) and len(node.args) == ufunc.nin)
-        if module == "numpy" and takes_out and not any(k.arg in ("out", None) for k in node.keywords):
-            return f"{text[:-1]}, out={slot})"
-    return text
+        name, operands = OPERATORS[type(node.op)], [node.left, node.right]
+        elementwise = not isinstance(node.op, ast.MatMult)
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        name, operands, elementwise = "negative", [node.operand], True
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
+        module, name, operands, keywords = node.func.value.id, node.func.attr, list(node.args), node.keywords
+        ufunc = _ufunc(node)
+        if any(k.arg in ("out", None) for k in keywords) or not (ufunc or name in TAKES_OUT.get(module, ())):
+            return None
+        if module != "numpy":
+            name = f"{module}.{name}"
+        elementwise = ufunc is not None and _keeps_dtype(ufunc)
+    else:
+        return None
+    if nested and not elementwise:
+        return None
+    target = slot
+    if nested:
+        names = sorted(set(_leaves(node)))
+        if not names:
+            return None
+        target = f"_rt.fits({slot}, {', '.join(names)})"
+    parts = [ast.get_source_segment(text, n) or "" for n in (*operands, *keywords)]
+    if elementwise:
+        for i, operand in enumerate(operands):
+            inner = _into(operand, text, slot, nested=True)
+            if inner is not None:
+                parts[i] = inner
+                break
+    callee = name if "." in name else f"numpy.{name}"
+    return f"{callee}({', '.join(parts)}, out={target})"
+
+
+def _keeps_dtype(ufunc: np.ufunc) -> bool:
+    return all(len(set(t.replace("->", ""))) == 1 for t in ufunc.types)
+
+
+def _leaves(node: ast.expr) -> list[str]:
+    """The names an elementwise expression combines (operands of other calls not included)."""
+    if isinstance(node, ast.Name):
+        return [node.id]
+    if isinstance(node, ast.BinOp) and not isinstance(node.op, ast.MatMult):
+        return _leaves(node.left) + _leaves(node.right)
+    if isinstance(node, ast.UnaryOp):
+        return _leaves(node.operand)
+    if isinstance(node, ast.Call) and _ufunc(node):
+        return [name for arg in node.args for name in _leaves(arg)]
+    return []
+
+
+def _ufunc(node: ast.expr) -> np.ufunc | None:
+    """The ufunc a call ``numpy.NAME(...)`` with one argument per ufunc input makes."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        return None
+    if not (isinstance(node.func.value, ast.Name) and node.func.value.id == "numpy"):
+        return None
+    ufunc = getattr(np, node.func.attr, None)
+    return ufunc if isinstance(ufunc, np.ufunc) and len(node.args) == ufunc.nin else None
 
 
 def source(

@@ -63,6 +63,53 @@ def prod_except(x: np.ndarray, axis: int | tuple | None = None) -> np.ndarray:
     return np.moveaxis((before * after).reshape(moved.shape), range(x.ndim - len(axes), x.ndim), axes)
 
 
+def sum_product(
+    a: np.ndarray,
+    b: np.ndarray,
+    axis: int | tuple | None = None,
+    keepdims: bool = False,
+    mean: bool = False,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """``sum(a*b, axis)``, or its mean, without the product's array.
+
+    numpy's vecdot (a BLAS dot per row: 2-4x faster here, as accurate) where it applies:
+    real floats of one shape and dtype, summed over the last axis, or over every element of
+    contiguous arrays. Elsewhere numpy's own sum of the product.
+    """
+    a, b = np.asarray(a), np.asarray(b)
+    axes = _axes(a, axis)
+    fast = a.shape == b.shape and a.dtype == b.dtype and a.dtype.char in "fd" and a.ndim > 0
+    if fast and axes == (a.ndim - 1,):
+        total = np.vecdot(a, b, out=None if out is None else out[..., 0] if keepdims else out)
+        count = a.shape[-1]
+        shape = (*a.shape[:-1], 1) if keepdims else a.shape[:-1]
+    elif fast and len(axes) == a.ndim and a.flags.c_contiguous and b.flags.c_contiguous:
+        total, count, shape = np.vecdot(a.reshape(-1), b.reshape(-1)), a.size, (1,) * a.ndim if keepdims else ()
+    else:
+        reduce = np.mean if mean else np.sum
+        return reduce(a * b, axis=axis, keepdims=keepdims, out=out)
+    if mean:
+        total = np.true_divide(total, count, out=total if isinstance(total, np.ndarray) else None)
+    total = np.reshape(total, shape)
+    if out is None:
+        return total
+    if not np.may_share_memory(out, total):
+        out[...] = total
+    return out
+
+
 def broadcast_like(value: np.ndarray, *likes: np.ndarray) -> np.ndarray:
     shape = np.broadcast_shapes(np.shape(value), *(np.shape(a) for a in likes))
     return np.broadcast_to(value, shape)
+
+
+def fits(out: np.ndarray | None, *arrays: np.ndarray) -> np.ndarray | None:
+    """``out`` where a part of a result can be computed in it, else ``None`` (a temporary).
+
+    ``arrays`` are that part's operands: all of the result's dtype (then the part computes
+    in that dtype, as it would alone) and one of its shape (then the part has its shape).
+    """
+    if out is None or not all(getattr(a, "dtype", None) == out.dtype for a in arrays):
+        return None
+    return out if any(np.shape(a) == out.shape for a in arrays) else None

@@ -174,8 +174,21 @@ class ArrayLike(ArrayOp):
 
 # ---- reductions ------------------------------------------------------------------
 _AXIS = ("axis", "keepdims")
-ArraySum = _op("ArraySum", "numpy.sum", "sum", _AXIS)
-ArrayMean = _op("ArrayMean", "numpy.mean", "mean", _AXIS)
+
+
+def _sum_numpycode(self: ArrayOp, printer: Any) -> str:
+    """A sum or mean of a product as ``_rt.sum_product``: no array of the products."""
+    (x,) = self.arrays
+    factors = [f for f in x.args if not f.is_number] if isinstance(x, sp.Mul) else []
+    if len(factors) < 2:
+        return ArrayOp._numpycode(self, printer)
+    left = sp.Mul(*(f for f in x.args if f is not factors[-1]))
+    parts = [printer._print(left), printer._print(factors[-1]), *self._param_text()]
+    return f"_rt.sum_product({', '.join(parts + (['mean=True'] if self.func_name == 'mean' else []))})"
+
+
+ArraySum = _op("ArraySum", "numpy.sum", "sum", _AXIS, _numpycode=_sum_numpycode)
+ArrayMean = _op("ArrayMean", "numpy.mean", "mean", _AXIS, _numpycode=_sum_numpycode)
 ArrayProd = _op("ArrayProd", "numpy.prod", "prod", _AXIS)
 ArrayProdExcept = _op("ArrayProdExcept", "_rt.prod_except", "prod_except", ("axis",))
 ArrayAmax = _op("ArrayAmax", "numpy.amax", "amax", _AXIS)
