@@ -25,7 +25,7 @@ def evaluate(
     single = np.result_type(*inputs, *constants).char in "efF"
     with np.errstate(all="ignore"):
         try:
-            outs, jvps, finite = blocked.run(
+            outs, jvps, finite, fresh = blocked.run(
                 fn, [*inputs, *tangents, *constants], kernel.row_wise, threads, kernel.cost, kernel.reduces
             )
         except np.linalg.LinAlgError as exc:
@@ -34,8 +34,9 @@ def evaluate(
             raise ComputeError("not enough memory to evaluate FUNC on arrays this large") from None
         except (ValueError, IndexError, TypeError) as exc:
             raise ShapeError(f"FUNC cannot be evaluated on arrays of these shapes: {exc}") from None
-    outputs = [_finish(o, single) for o in outs]
-    results = [_finish(j, single, like=o) for j, o in zip(jvps, outputs)]
+    owned = fresh or [False] * (len(outs) + len(jvps))
+    outputs = [_finish(o, single, owned=f) for o, f in zip(outs, owned)]
+    results = [_finish(j, single, like=o, owned=f) for j, o, f in zip(jvps, outputs, owned[len(outs) :])]
     # the blocks' own check holds where the result is the very array they filled (no cast)
     known = [f and a is r for f, a, r in zip(finite, [*outputs, *results], [*outs, *jvps])] if finite else []
     for kind, arrays, offset in (("output", outputs, 0), ("jvp", results, len(outputs))):
@@ -52,8 +53,9 @@ def label(kind: str, index: int, is_tuple: bool) -> str:
     return f"{kind} {index}" if is_tuple else kind
 
 
-def _finish(value: object, single: bool, like: np.ndarray | None = None) -> np.ndarray:
-    """An owned array of the inputs' precision; a jvp takes its output's shape and kind."""
+def _finish(value: object, single: bool, like: np.ndarray | None = None, owned: bool = False) -> np.ndarray:
+    """An array of the inputs' precision that no one else holds (``owned``: ``value`` is
+    one already); a jvp takes its output's shape and kind."""
     a = np.asarray(value)
     is_complex = np.iscomplexobj(a if like is None else like)
     if like is not None:
@@ -68,4 +70,4 @@ def _finish(value: object, single: bool, like: np.ndarray | None = None) -> np.n
         (True, False): np.complex128,
     }[(is_complex, single)]
     out = a.astype(dtype, copy=False)
-    return out if out.flags.writeable and out.base is None else out.copy()
+    return out if out.flags.writeable and (out.base is None or (owned and out is value)) else out.copy()

@@ -12,7 +12,7 @@ from conftest import jvpcli_command
 
 import jvpcli
 from jvpcli.api import kernel_for
-from jvpcli.kernels import blocked, runtime
+from jvpcli.kernels import blocked, memory, runtime
 from jvpcli.kernels.cache import KernelCache, cache_key
 from jvpcli.kernels.codegen import into
 from jvpcli.kernels.loader import load
@@ -144,7 +144,7 @@ def test_blocks_equal_one_whole_call(monkeypatch, func, threads):
     kernel, fn, args = _kernel(func, x, y)
     assert kernel.row_wise
     whole = [np.asarray(r) for r in (*fn(*args)[0], *fn(*args)[1])]
-    outs, jvps, finite = blocked.run(fn, args, True, threads)
+    outs, jvps, finite, _ = blocked.run(fn, args, True, threads)
     assert finite == [bool(np.isfinite(r).all()) for r in whole]
     for a, b in zip(whole, (*outs, *jvps)):
         if func in ELEMENTWISE:
@@ -282,11 +282,12 @@ def test_kernels_that_mix_rows_are_not_split(func):
 def test_a_result_that_does_not_follow_the_rows_is_kept_whole(monkeypatch):
     monkeypatch.setattr(blocked, "BLOCK_BYTES", 8 * 2 * 4)
     monkeypatch.setattr(blocked, "MIN_ELEMENTS", 1)
-    x, c = np.ones((40, 2)), np.arange(8.0).reshape(4, 2)  # c has as many rows as one block
+    x, c = np.ones((40, 2)), np.arange(4.0)  # c is as long as one block of x's rows
     fn = load("def kernel(a0, a1, out=None):\n    return (a0 * 2, a1 * 3, ), (a0, a1, )\n")
-    outs, _, _ = blocked.run(fn, [x, c[None]], True, 2)
-    np.testing.assert_array_equal(outs[1], c[None] * 3)
-    assert outs[0].shape == (40, 2)
+    outs, _, _, fresh = blocked.run(fn, [x, c], True, 2)
+    np.testing.assert_array_equal(outs[1], c * 3)
+    np.testing.assert_array_equal(outs[0], x * 2)
+    assert fresh == [True, False, True, False]  # allocated by the run: the rows' results
 
 
 def test_non_finite_values_in_any_block_are_reported(monkeypatch):
@@ -301,6 +302,39 @@ def test_non_finite_values_in_any_block_are_reported(monkeypatch):
         "jvp has 1 non-finite value(s) (NaN or infinity)",
     ]
     assert np.isinf(result.output[41]) and np.isfinite(np.delete(result.output, 41)).all()
+
+
+def test_a_result_buffer_is_reused_only_once_no_array_uses_it():
+    first = memory.empty((64, 8), np.float64)
+    address = first.__array_interface__["data"][0]
+    view = first[3:, ::2].T
+    del first
+    second = memory.empty((64, 8), np.float64)  # a view still uses the first buffer
+    assert not np.shares_memory(second, view)
+    del view, second
+    third = memory.empty((8, 64), np.float64)  # same size, any shape and dtype
+    assert third.__array_interface__["data"][0] == address
+    assert third.flags.writeable and third.flags.c_contiguous and third.flags.aligned
+    assert memory.empty((memory.LARGEST // 8 + 1,), np.float64).base is None  # beyond the cap: numpy's own
+
+
+def test_kept_buffers_stay_within_their_bound(monkeypatch):
+    monkeypatch.setattr(memory, "_kept", [])
+    monkeypatch.setattr(memory, "KEEP", 4 * 8 * 100)
+    held = [memory.empty((100,), np.float64) for _ in range(10)]
+    assert sum(raw.nbytes for raw, _ in memory._kept) <= memory.KEEP
+    assert len({a.__array_interface__["data"][0] for a in held}) == 10
+
+
+def test_results_of_blocked_runs_are_the_callers_alone(monkeypatch):
+    monkeypatch.setattr(blocked, "BLOCK_BYTES", 8 * 2 * 4)
+    monkeypatch.setattr(blocked, "MIN_ELEMENTS", 1)
+    x, c = np.linspace(0.1, 1.0, 80).reshape(40, 2), np.arange(8.0).reshape(4, 2)
+    first = jvpcli.jvp("lambda x: (sin(x), c)", x, np.ones_like(x), constants={"c": c}, threads=2)
+    again = jvpcli.jvp("lambda x: (sin(x), c)", x, np.ones_like(x), constants={"c": c}, threads=2)
+    assert not np.shares_memory(first.output[1], c)  # a result that is an input is copied
+    assert not np.shares_memory(first.output[0], again.output[0])
+    np.testing.assert_array_equal(first.output[0], np.sin(x))
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX only")

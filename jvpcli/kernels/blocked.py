@@ -12,7 +12,7 @@ import functools
 import itertools
 import os
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -33,6 +33,17 @@ def default_threads() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+class Results(NamedTuple):
+    """A kernel's outputs and jvps. Per result, for blocked runs only: whether every value
+    is finite (checked block by block while the block is in cache), and whether the array
+    was allocated by the run (so that no one else holds it)."""
+
+    outputs: list
+    jvps: list
+    finite: list[bool] | None = None
+    fresh: list[bool] | None = None
+
+
 def run(
     fn: Callable[..., tuple[tuple, tuple]],
     args: Sequence[np.ndarray],
@@ -40,19 +51,19 @@ def run(
     threads: int | None = None,
     cost: int = BUSY,
     reduces: bool = False,
-) -> tuple[list, list, list[bool] | None]:
+) -> Results:
     """``fn(*args)``, in blocks of rows where that gives the same result and pays.
 
     ``cost`` is the kernel's number of distinct operations, ``reduces`` whether one
-    reduces an axis (blocks then spare full-size temporaries at any size). Blocked runs
-    also say, per result, whether every value is finite: checked block by block while the
-    block is in cache (``None`` for a whole-array run).
+    reduces an axis (blocks then spare full-size temporaries at any size).
     """
     plan = _plan(args, cost < BUSY, reduces) if row_wise else None
     if plan is None:
         outs, jvps = fn(*args)
-        return list(outs), list(jvps), None
+        return Results(list(outs), list(jvps))
     n, rows, split = plan
+    from jvpcli.kernels import memory  # only here: threading and weakref are start-up time
+
     # each thread takes one contiguous run of rows, the calling thread the first run
     workers = max(1, min(threads or default_threads(), -(-(n - 3) // rows)))
     pool = _pool(workers - 1, os.getpid()) if workers > 1 else None
@@ -72,7 +83,7 @@ def run(
     first, second = call(0, 1), call(1, 3)
     tracks = [a.ndim > 0 and b.ndim > 0 and len(a) == 1 and len(b) == 2 for a, b in zip(first, second)]
     results = [
-        np.empty((n, *a.shape[1:]), dtype=np.result_type(a, b)) if t else a for a, b, t in zip(first, second, tracks)
+        memory.empty((n, *a.shape[1:]), np.result_type(a, b)) if t else a for a, b, t in zip(first, second, tracks)
     ]
 
     def views(lo: int, hi: int) -> list[np.ndarray | None]:
@@ -100,7 +111,7 @@ def run(
     parts = [work(edges[0], edges[1]), *(f.result() for f in others)]
     flags = [all(fs) for fs in zip(flags, *parts)]
     half = len(results) // 2
-    return results[:half], results[half:], flags
+    return Results(results[:half], results[half:], flags, tracks)
 
 
 def all_finite(a: np.ndarray) -> bool:
