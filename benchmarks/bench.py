@@ -38,7 +38,7 @@ CASES = {  # FUNC, number of inputs, hand-written numpy (output, jvp)
 }
 
 
-def medians_ms(fns: dict[str, Callable[[], object]], repeats: int, passes: int = 3) -> dict[str, float]:
+def medians_ms(fns: dict[str, Callable[[], object]], repeats: int, passes: int = 5) -> dict[str, float]:
     """Medians of in-process times: each function runs in bursts, and the bursts take turns.
 
     Turns spread the machine's drift over all contenders; bursts keep each in its own
@@ -123,7 +123,13 @@ def kernel_row(func: str, n: int, dtype: type, repeats: int, baselines: list) ->
     return row + "".join(f" {other:.2f} | {ours / other:.2f} |" for other in ms.values())
 
 
-def kernel_table(sizes: list[int], repeats: int) -> None:
+#: a rough cost per element of the kernels here, to size each row's number of calls
+NS_PER_ELEMENT = 5
+
+
+def kernel_table(sizes: list[int], budget_s: float) -> None:
+    """Rows of medians; each contender takes about ``budget_s`` per row, so that small
+    kernels get many more calls (their medians would move with the noise otherwise)."""
     print("\n## Kernels (in process, medians in ms, the contenders taking turns; ratio < 1: jvpcli is faster)\n")
     have_torch, have_jax = torch_baseline("2*x + 3*y") is not None, jax_baseline("2*x + 3*y") is not None
     head = "| kernel | n | dtype | jvpcli | numpy | jvpcli/numpy |"
@@ -135,6 +141,7 @@ def kernel_table(sizes: list[int], repeats: int) -> None:
     for func in CASES:
         for n in sizes:
             for dtype in (np.float64, np.float32):
+                repeats = min(200, max(10, round(budget_s / (n * NS_PER_ELEMENT * 1e-9))))
                 print(kernel_row(func, n, dtype, repeats, baselines), flush=True)
     if not have_torch:
         print("\n(torch not installed: `pip install torch==2.13.0` adds its column)")
@@ -208,7 +215,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [10**4, 10**6] if args.quick else [10**4, 10**6, 10**7]
     print(f"# jvpcli {jvpcli.__version__} benchmark: {os.cpu_count()} cores, numpy {np.__version__}")
-    kernel_table(sizes, 9 if args.quick else 15)
+    kernel_table(sizes, 0.1 if args.quick else 0.25)
     if not args.quick:
         memory_table()
     startup_table(7 if args.quick else 15)
