@@ -8,15 +8,17 @@ import sys
 
 import numpy as np
 import pytest
+import sympy as sp
 from conftest import jvpcli_command
 
 import jvpcli
 from jvpcli.api import kernel_for
 from jvpcli.kernels import blocked, memory, runtime
 from jvpcli.kernels.cache import KernelCache, cache_key
-from jvpcli.kernels.codegen import into
+from jvpcli.kernels.codegen import KernelPrinter, into
 from jvpcli.kernels.loader import load
 from jvpcli.lang.parse import parse
+from jvpcli.symbolic import ops
 
 CALL = ["jvp", "sin(x).sum(axis=1)", "x=ones(3, 4)", "-v", "ones", "--format", "json"]
 
@@ -269,6 +271,22 @@ def test_sum_product_is_the_sum_of_the_product(dtype, shape, axis, keepdims, mea
 def test_a_sum_of_a_product_is_printed_as_sum_product():
     kernel = kernel_for(parse("exp(x).sum(axis=1)"), (("x", False),), (), False, cache=False)
     assert "_rt.sum_product(s0, a1, axis=1" in kernel.source
+
+
+@pytest.mark.parametrize(
+    ("argument", "printed"),
+    [
+        ("a*c/b", "_rt.sum_product(a/b, c, axis=1)"),
+        ("2*a*c", "_rt.sum_product(2*a, c, axis=1)"),
+        ("a/b", "numpy.sum(a/b, axis=1)"),  # a*(1/b) would round twice
+        ("3*a", "numpy.sum(3*a, axis=1)"),
+        ("a + c", "numpy.sum(a + c, axis=1)"),
+    ],
+)
+def test_which_sums_become_dots(argument, printed):
+    a, b, c = sp.symbols("a b c", real=True)
+    expr = ops.ArraySum.make(eval(argument, {"a": a, "b": b, "c": c}), axis=1)
+    assert KernelPrinter().doprint(expr) == printed
 
 
 @pytest.mark.parametrize(

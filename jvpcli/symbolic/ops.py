@@ -177,13 +177,19 @@ _AXIS = ("axis", "keepdims")
 
 
 def _sum_numpycode(self: ArrayOp, printer: Any) -> str:
-    """A sum or mean of a product as ``_rt.sum_product``: no array of the products."""
+    """A sum or mean of a product as ``_rt.sum_product``: no array of the products.
+
+    Both sides have a factor that is not a divisor: ``a*(1/b)`` would round twice where
+    ``a/b`` rounds once.
+    """
     (x,) = self.arrays
-    factors = [f for f in x.args if not f.is_number] if isinstance(x, sp.Mul) else []
+    args = x.args if isinstance(x, sp.Mul) else ()
+    factors = [f for f in args if not f.is_number and not (f.is_Pow and f.exp.is_negative)]
     if len(factors) < 2:
         return ArrayOp._numpycode(self, printer)
-    left = sp.Mul(*(f for f in x.args if f is not factors[-1]))
-    parts = [printer._print(left), printer._print(factors[-1]), *self._param_text()]
+    right = factors[-1]
+    left = sp.Mul(*(f for f in args if f is not right))
+    parts = [printer._print(left), printer._print(right), *self._param_text()]
     return f"_rt.sum_product({', '.join(parts + (['mean=True'] if self.func_name == 'mean' else []))})"
 
 
