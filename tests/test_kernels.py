@@ -322,6 +322,29 @@ def test_non_finite_values_in_any_block_are_reported(monkeypatch):
     assert np.isinf(result.output[41]) and np.isfinite(np.delete(result.output, 41)).all()
 
 
+def test_a_repeated_call_skips_the_probes_and_gives_the_same_results(monkeypatch):
+    monkeypatch.setattr(blocked, "BLOCK_BYTES", 8 * 2 * 4)
+    monkeypatch.setattr(blocked, "MIN_ELEMENTS", 1)
+    monkeypatch.setattr(blocked, "_LAYOUTS", {})
+    calls = []
+
+    def kernel(a0, a1, out=None):
+        calls.append(len(a0))
+        sines = np.sin(a0) if out is None or out[0] is None else np.sin(a0, out=out[0])
+        return (sines, a1 * 3), (np.cos(a0), a1)
+
+    for dtype, probes in ((np.float64, True), (np.float64, False), (np.float32, True)):
+        x, c = np.linspace(0.1, 1.0, 80, dtype=dtype).reshape(40, 2), np.arange(4.0, dtype=dtype)
+        calls.clear()
+        outs, jvps, finite, fresh = blocked.run(kernel, [x, c], True, 2)
+        np.testing.assert_array_equal(outs[0], np.sin(x))
+        np.testing.assert_array_equal(outs[1], c * 3)
+        np.testing.assert_array_equal(jvps[0], np.cos(x))
+        assert outs[0].dtype == dtype and finite == [True] * 4 and fresh == [True, False, True, False]
+        assert (1 in calls and 2 in calls) is probes  # blocks here are 4 rows
+    assert len(blocked._LAYOUTS) == 2  # one per dtype
+
+
 def test_a_result_buffer_is_reused_only_once_no_array_uses_it():
     first = memory.empty((64, 8), np.float64)
     address = first.__array_interface__["data"][0]
