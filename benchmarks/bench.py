@@ -218,7 +218,7 @@ def main() -> None:
     kernel_table(sizes, 0.1 if args.quick else 0.25)
     if not args.quick:
         memory_table()
-    startup_table(7 if args.quick else 15)
+    startup_table(11 if args.quick else 15)
 
 
 if __name__ == "__main__":
