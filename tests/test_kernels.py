@@ -136,23 +136,25 @@ def _kernel(func, x, y):
     return kernel, load(kernel.source), [x, y, np.ones_like(x) * 0.5, np.full_like(y, -0.25)]
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("func", ELEMENTWISE + ROW_WISE)
-def test_blocks_equal_one_whole_call(monkeypatch, func, threads):
-    monkeypatch.setattr(blocked, "BLOCK_BYTES", 8 * 7 * 5)  # 5 rows: blocks do not divide 203 rows
+def test_blocks_equal_one_whole_call(monkeypatch, func, threads, dtype):
+    monkeypatch.setattr(blocked, "BLOCK_BYTES", np.dtype(dtype).itemsize * 7 * 5)  # 5 rows: 203 rows do not divide
     monkeypatch.setattr(blocked, "MIN_ELEMENTS", 1)
     rng = np.random.default_rng(1)
-    x, y = rng.uniform(0.1, 0.9, (203, 7)), rng.uniform(0.1, 0.9, (203, 7))
+    x, y = (rng.uniform(0.1, 0.9, (203, 7)).astype(dtype) for _ in range(2))
     kernel, fn, args = _kernel(func, x, y)
     assert kernel.row_wise
     whole = [np.asarray(r) for r in (*fn(*args)[0], *fn(*args)[1])]
     outs, jvps, finite, _ = blocked.run(fn, args, True, threads)
     assert finite == [bool(np.isfinite(r).all()) for r in whole]
     for a, b in zip(whole, (*outs, *jvps)):
+        assert a.dtype == b.dtype
         if func in ELEMENTWISE:
             np.testing.assert_array_equal(a, b)
         else:
-            np.testing.assert_allclose(a, b, rtol=1e-13, atol=0)
+            np.testing.assert_allclose(a, b, rtol=1e-13 if dtype is np.float64 else 1e-6, atol=0)
 
 
 @pytest.mark.parametrize(
