@@ -81,17 +81,16 @@ def _into(node: ast.expr, text: str, slot: str, nested: bool) -> str | None:
     """
     keywords: list[ast.keyword] = []
     if isinstance(node, ast.BinOp) and type(node.op) in OPERATORS:
-        name, operands = OPERATORS[type(node.op)], [node.left, node.right]
+        callee, operands = f"numpy.{OPERATORS[type(node.op)]}", [node.left, node.right]
         elementwise = not isinstance(node.op, ast.MatMult)
     elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        name, operands, elementwise = "negative", [node.operand], True
+        callee, operands, elementwise = "numpy.negative", [node.operand], True
     elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
         module, name, operands, keywords = node.func.value.id, node.func.attr, list(node.args), node.keywords
         ufunc = _ufunc(node)
         if any(k.arg in ("out", None) for k in keywords) or not (ufunc or name in TAKES_OUT.get(module, ())):
             return None
-        if module != "numpy":
-            name = f"{module}.{name}"
+        callee = f"{module}.{name}"
         elementwise = ufunc is not None and _keeps_dtype(ufunc)
     else:
         return None
@@ -110,7 +109,6 @@ def _into(node: ast.expr, text: str, slot: str, nested: bool) -> str | None:
             if inner is not None:
                 parts[i] = inner
                 break
-    callee = name if "." in name else f"numpy.{name}"
     return f"{callee}({', '.join(parts)}, out={target})"
 
 
