@@ -177,7 +177,8 @@ _AXIS = ("axis", "keepdims")
 
 
 def _sum_numpycode(self: ArrayOp, printer: Any) -> str:
-    """A sum or mean of a product as ``_rt.sum_product``: no array of the products.
+    """A sum or mean as ``_rt.sum_of``; of a product, with its two sides apart: no array of
+    the products.
 
     Both sides have a factor that is not a divisor: ``a*(1/b)`` would round twice where
     ``a/b`` rounds once.
@@ -186,15 +187,16 @@ def _sum_numpycode(self: ArrayOp, printer: Any) -> str:
     args = x.args if isinstance(x, sp.Mul) else ()
     factors = [f for f in args if not f.is_number and not (f.is_Pow and f.exp.is_negative)]
     if len(factors) < 2:
-        return ArrayOp._numpycode(self, printer)
-    right = factors[-1]
-    left = sp.Mul(*(f for f in args if f is not right))
-    parts = [printer._print(left), printer._print(right), *self._param_text()]
-    return f"_rt.sum_product({', '.join(parts + (['mean=True'] if self.func_name == 'mean' else []))})"
+        parts = [printer._print(x)]
+    else:
+        right = factors[-1]
+        parts = [printer._print(sp.Mul(*(f for f in args if f is not right))), printer._print(right)]
+    parts += self._param_text() + (["mean=True"] if self.func_name == "mean" else [])
+    return f"{self.numpy_name}({', '.join(parts)})"
 
 
-ArraySum = _op("ArraySum", "numpy.sum", "sum", _AXIS, _numpycode=_sum_numpycode)
-ArrayMean = _op("ArrayMean", "numpy.mean", "mean", _AXIS, _numpycode=_sum_numpycode)
+ArraySum = _op("ArraySum", "_rt.sum_of", "sum", _AXIS, _numpycode=_sum_numpycode)
+ArrayMean = _op("ArrayMean", "_rt.sum_of", "mean", _AXIS, _numpycode=_sum_numpycode)
 ArrayProd = _op("ArrayProd", "numpy.prod", "prod", _AXIS)
 ArrayProdExcept = _op("ArrayProdExcept", "_rt.prod_except", "prod_except", ("axis",))
 ArrayAmax = _op("ArrayAmax", "numpy.amax", "amax", _AXIS)
