@@ -366,23 +366,24 @@ def test_a_repeated_call_skips_the_probes_and_gives_the_same_results(monkeypatch
 
 
 def test_a_result_buffer_is_reused_only_once_no_array_uses_it():
-    first = memory.empty((64, 8), np.float64)
+    first = memory.empty((256, 8), np.float64)
     address = first.__array_interface__["data"][0]
     view = first[3:, ::2].T
     del first
-    second = memory.empty((64, 8), np.float64)  # a view still uses the first buffer
+    second = memory.empty((256, 8), np.float64)  # a view still uses the first buffer
     assert not np.shares_memory(second, view)
     del view, second
-    third = memory.empty((8, 64), np.float64)  # same size, any shape and dtype
+    third = memory.empty((8, 256), np.float64)  # same size, any shape and dtype
     assert third.__array_interface__["data"][0] == address
     assert third.flags.writeable and third.flags.c_contiguous and third.flags.aligned
     assert memory.empty((memory.LARGEST // 8 + 1,), np.float64).base is None  # beyond the cap: numpy's own
+    assert memory.empty((memory.SMALLEST // 8 - 1,), np.float64).base is None  # too small to be worth keeping
 
 
 def test_kept_buffers_stay_within_their_bound(monkeypatch):
     monkeypatch.setattr(memory, "_kept", [])
-    monkeypatch.setattr(memory, "KEEP", 4 * 8 * 100)
-    held = [memory.empty((100,), np.float64) for _ in range(10)]
+    monkeypatch.setattr(memory, "KEEP", 4 * memory.SMALLEST)
+    held = [memory.empty((memory.SMALLEST // 8,), np.float64) for _ in range(10)]
     assert sum(raw.nbytes for raw, _ in memory._kept) <= memory.KEEP
     assert len({a.__array_interface__["data"][0] for a in held}) == 10
 

@@ -5,7 +5,7 @@ faults, ~4 ms here, as long as the kernel itself), and whether the C allocator h
 fresh pages or ones it kept depends on everything that ran before in the process. So the
 buffers of recent results are kept and handed out again once no array uses them: repeated
 calls write into mapped memory, at a speed that does not depend on the allocator's past.
-Bounded: buffers of up to ``LARGEST`` bytes, ``KEEP`` bytes in all.
+Bounded: buffers of ``SMALLEST`` to ``LARGEST`` bytes, ``KEEP`` bytes in all.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import numpy as np
 
 #: larger arrays cost as much to compute as to fault in; the allocator maps them fresh anyway
 LARGEST = 1 << 25
+#: smaller arrays fault in a few pages at most (~3 us each here): less than keeping them costs
+SMALLEST = 1 << 14
 KEEP = 1 << 26
 
 _lock = threading.Lock()
@@ -30,7 +32,7 @@ def empty(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """An uninitialised array, in a kept buffer where one of its size is free."""
     dtype = np.dtype(dtype)
     size = math.prod(shape) * dtype.itemsize
-    if not 0 < size <= LARGEST or dtype.hasobject:
+    if not SMALLEST <= size <= LARGEST or dtype.hasobject:
         return np.empty(shape, dtype)
     with _lock:
         free = next((i for i, (raw, users) in enumerate(_kept) if raw.nbytes == size and users() is None), None)
