@@ -237,3 +237,27 @@ def test_files_in_a_missing_folder_are_one_clear_error(proc, tmp_path, args):
     result = proc(*args, cwd=tmp_path)
     assert result.returncode == 2
     assert b"jvpcli: error: cannot write 'missing/" in result.stderr and b"Traceback" not in result.stderr
+
+
+def _at_most_4_gib() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+
+def test_a_warning_from_numpy_is_one_line_and_the_call_ends():
+    """numpy's own warnings (a mean of nothing) are shown as jvpcli's, once; showing one
+    where warnings are being recorded recorded it again, without end (out of memory)."""
+    result = subprocess.run(
+        [*jvpcli_command(), "jvp", "x.mean(axis=1)", "zeros(3,0)", "-v", "ones", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_at_most_4_gib,
+    )
+    assert result.returncode == 0 and json.loads(result.stdout)["output"]["data"] == ["NaN"] * 3
+    assert result.stderr.splitlines() == [
+        "jvpcli: warning: Mean of empty slice",
+        "jvpcli: warning: output has 3 non-finite value(s) (NaN or infinity)",
+        "jvpcli: warning: jvp has 3 non-finite value(s) (NaN or infinity)",
+    ]

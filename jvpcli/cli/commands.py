@@ -38,17 +38,15 @@ class Group(click.Group):
         return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context) -> Any:
+        caught: list[warnings.WarningMessage] = []
         try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", NonFiniteWarning)
-                try:
+            try:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", NonFiniteWarning)
                     return super().invoke(ctx)
-                finally:
-                    for w in caught:
-                        if issubclass(w.category, NonFiniteWarning):
-                            click.echo(f"jvpcli: warning: {w.message}", err=True)
-                        else:
-                            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+            finally:  # outside the recording: a warning shown inside it is recorded again, forever
+                for w in caught:
+                    click.echo(f"jvpcli: warning: {w.message}", err=True)
         except JvpcliError as exc:  # a domain error: one message on stderr, the documented exit status
             if ctx.params.get("traceback"):
                 raise
