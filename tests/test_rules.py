@@ -151,7 +151,10 @@ def test_jvp_matches_central_difference(func, spec, avoid, data):
         with np.errstate(invalid="ignore"):
             estimate = (p - m) / (2 * STEP)
         finite = np.isfinite(tangent)
-        np.testing.assert_allclose(tangent[finite], estimate[finite], rtol=1e-5, atol=1e-5)
+        # a difference's error scales with the whole vector: an exact 0 beside a 256 is
+        # estimated as 1.7e-5 (solve, a hypothesis draw)
+        scale = max(1.0, float(np.max(np.abs(tangent[finite]), initial=0.0)))
+        np.testing.assert_allclose(tangent[finite], estimate[finite], rtol=1e-5, atol=1e-5 * scale)
 
 
 @pytest.mark.parametrize(("func", "spec", "avoid"), CASES[::4], ids=[c[0][:60] for c in CASES[::4]])
