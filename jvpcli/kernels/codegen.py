@@ -56,7 +56,7 @@ def live(shared: list[tuple[sp.Symbol, sp.Expr]], reduced: list[sp.Expr]) -> tup
 #: alone: numpy's operator takes fast paths, square and sqrt, that the ufunc does not)
 OPERATORS = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "true_divide", ast.MatMult: "matmul"}
 #: functions besides the ufuncs that take ``out=``, by module
-TAKES_OUT = {"numpy": {"prod", "cumsum", "cumprod"}, "_rt": {"sum_of"}}
+TAKES_OUT = {"numpy": {"prod", "cumsum"}, "_rt": {"sum_of"}}
 
 
 def into(text: str, slot: str) -> str:
