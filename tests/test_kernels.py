@@ -407,7 +407,7 @@ def test_a_forked_child_gets_threads_of_its_own(monkeypatch):
     x = np.linspace(0.1, 1.0, 200).reshape(50, 4)
     parent = jvpcli.jvp("sin(x) * exp(x)", x, np.ones_like(x), threads=2)  # starts the parent's pool
     script = (
-        "import os, sys, numpy as np, jvpcli\n"
+        "import io, os, sys, numpy as np, jvpcli\n"
         "from jvpcli.kernels import blocked\n"
         "blocked.BLOCK_BYTES, blocked.MIN_ELEMENTS, blocked.LIGHT_ELEMENTS = 96, 1, 1\n"
         "x = np.linspace(0.1, 1.0, 200).reshape(50, 4)\n"
@@ -415,7 +415,10 @@ def test_a_forked_child_gets_threads_of_its_own(monkeypatch):
         "pid = os.fork()\n"
         "if pid == 0:\n"
         "    r = jvpcli.jvp('sin(x) * exp(x)', x, np.ones_like(x), threads=2)\n"
-        "    np.save(sys.stdout.buffer, r.jvp)\n"
+        "    buf = io.BytesIO()\n"
+        "    np.save(buf, r.jvp)  # numpy cannot save straight into a buffered pipe\n"
+        "    sys.stdout.buffer.write(buf.getvalue())\n"
+        "    sys.stdout.buffer.flush()  # os._exit flushes nothing\n"
         "    os._exit(0)\n"
         "os.waitpid(pid, 0)\n"
     )
