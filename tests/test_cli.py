@@ -261,3 +261,10 @@ def test_a_warning_from_numpy_is_one_line_and_the_call_ends():
         "jvpcli: warning: output has 3 non-finite value(s) (NaN or infinity)",
         "jvpcli: warning: jvp has 3 non-finite value(s) (NaN or infinity)",
     ]
+
+
+def test_only_jvp_table_is_headed_jvp(run):
+    result = run("jvp", "lambda x: (x * 2, x.sum())", "[1, 2]", "-v", "[1, 1]", "--only", "jvp")
+    assert result.exit_code == 0, result.stderr
+    headings = [line for line in result.stdout.splitlines() if "shape" in line]
+    assert headings == ["jvp 0   shape (2,)   float64", "jvp 1   shape ()   float64"]

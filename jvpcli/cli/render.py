@@ -23,10 +23,10 @@ def _cell(a: np.ndarray) -> str:
 
 def sections(groups: Groups, is_tuple: bool, graph: Texts | None, terminal: bool) -> list[Group]:
     """One heading (name, shape, dtype) and one table of values (and expressions) per output."""
-    first = next(iter(groups.values()))
+    kind, first = next(iter(groups.items()))  # 'output', or the only group reported (--only jvp)
     out = []
     for i, a in enumerate(first):
-        heading = Text(f"{label('output', i, is_tuple)}   shape {a.shape}   {a.dtype.name}", style="bold")
+        heading = Text(f"{label(kind, i, is_tuple)}   shape {a.shape}   {a.dtype.name}", style="bold")
         table = Table(box=box.ROUNDED if terminal else box.ASCII)
         for key in groups:
             table.add_column(key, overflow="fold")
