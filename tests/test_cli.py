@@ -216,7 +216,7 @@ def test_python_dash_m_and_version():
 @pytest.mark.parametrize("args", [["--help"], ["jvp", "--help"]])
 def test_help_shows_a_worked_example(run, args):
     result = run(*args)
-    assert result.exit_code == 0 and "jvpcli jvp 'x.exp().sum(dim=1)'" in result.stdout
+    assert result.exit_code == 0 and "Examples" in result.stdout and "  jvpcli jvp '" in result.stdout
 
 
 def test_func_starting_with_a_dash_after_double_dash(run_json):
