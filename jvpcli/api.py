@@ -97,11 +97,16 @@ def prepare(
     v: Mapping[str, ArrayLike] | None,
     constants: Mapping[str, ArrayLike],
     dtype: Any = None,
+    batch: bool = False,
 ) -> Point:
-    """Arrays of numbers with torch's dtype rules; tangents checked against their inputs."""
+    """Arrays of numbers with torch's dtype rules; tangents checked against their inputs
+    (``batch``: each with one leading axis more)."""
     xs = {n: as_input(a, n, dtype) for n, a in inputs.items()}
     cs = {n: as_input(a, n, dtype) for n, a in constants.items()}
-    ts = default_tangents(xs) if v is None else {n: _tangent(xs[n], as_input(t, n, dtype), n) for n, t in v.items()}
+    if v is None:
+        ts = default_tangents(xs)
+    else:
+        ts = {n: _tangent(xs[n], as_input(t, n, dtype), n, batch) for n, t in v.items()}
     return Point(xs, ts, cs)
 
 
@@ -207,8 +212,13 @@ def default_tangents(inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     raise UsageError(f"v is required unless FUNC has one input with one element (inputs: {shapes}); give -v")
 
 
-def _tangent(x: np.ndarray, t: np.ndarray, name: str) -> np.ndarray:
-    if t.shape != x.shape:
+def _tangent(x: np.ndarray, t: np.ndarray, name: str, batch: bool = False) -> np.ndarray:
+    if batch and t.shape[1:] != x.shape:
+        raise ShapeError(
+            f"--batch: tangent for input '{name}' has shape {t.shape}, but it must be (B, *{x.shape}), "
+            f"'{name}' having shape {x.shape}"
+        )
+    if not batch and t.shape != x.shape:
         raise ShapeError(f"tangent for input '{name}' has shape {t.shape}, but '{name}' has shape {x.shape}")
     if np.iscomplexobj(t) and not np.iscomplexobj(x):
         raise ShapeError(f"tangent for input '{name}' is complex, but '{name}' is real")

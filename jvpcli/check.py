@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -165,3 +167,100 @@ def slope_curve(
         line = s0 + ts * np.real(np.sum(w * _flat(centre.jvp)[i]))
         curves.append((s, line))
     return ts, curves
+
+
+def _fd_jacobian(
+    outputs_at: Callable[[Point], tuple[np.ndarray, ...]], point: Point, h: float
+) -> list[list[np.ndarray]]:
+    """``J[i][j]`` of ``outputs_at`` by central differences along each basis direction."""
+    names = list(point.inputs)
+    columns: list[list[list[np.ndarray]]] = []
+    for name in names:
+        x = point.inputs[name]
+        per_output: list[list[np.ndarray]] = []
+        for d in range(x.size):
+            step_ = np.zeros(x.size, x.dtype)
+            step_[d] = h
+            shifted = [point._replace(inputs={**point.inputs, name: x + s * step_.reshape(x.shape)}) for s in (1, -1)]
+            plus, minus = (outputs_at(p) for p in shifted)
+            for i, (p, m) in enumerate(zip(plus, minus)):
+                if len(per_output) <= i:
+                    per_output.append([])
+                per_output[i].append((_wide(p) - m) / (2 * h))
+        columns.append(per_output)
+    first = outputs_at(point)
+    out = []
+    for i, o in enumerate(first):
+        row = []
+        for j, name in enumerate(names):
+            x = point.inputs[name]
+            stacked = np.stack(columns[j][i]) if x.size else np.zeros((0, *np.shape(o)))
+            row.append(np.moveaxis(stacked.reshape(x.size, -1), 0, -1).reshape(np.shape(o) + x.shape))
+        out.append(row)
+    return out
+
+
+def _contract(a: np.ndarray, b: np.ndarray, axes: int, first: bool) -> np.ndarray:
+    """``b`` contracted with ``a``'s leading (``first``) or trailing axes."""
+    return np.tensordot(b, a, axes=(list(range(b.ndim)), list(range(axes)))) if first else np.tensordot(a, b, axes=axes)
+
+
+def family_check(name: str, program: Program, point: Point, options: Options, outcome: Any) -> CheckReport:
+    """A family member's result against central differences: of FUNC's outputs (vjp,
+    jacobian), or of its gradient (hessian, hvp, vhp), along each basis direction."""
+    from jvpcli import family
+
+    options = options._replace(create_graph=False, strict=False)
+    h = float(np.cbrt(np.finfo(np.result_type(*point.inputs.values())).eps))
+    scale = max((float(np.max(np.abs(x), initial=0)) for x in point.inputs.values()), default=0.0)
+    h *= 1 + scale
+    n = len(point.inputs)
+    if name in ("vjp", "jacobian"):
+
+        def outputs_at(p: Point) -> tuple[np.ndarray, ...]:
+            return _flat(
+                jvp_at(program, p._replace(tangents={k: np.zeros_like(x) for k, x in p.inputs.items()}), options).output
+            )
+
+    else:
+
+        def outputs_at(p: Point) -> tuple[np.ndarray, ...]:
+            return _flat(family.vjp_at(program, p.inputs, None, p.constants, options).vjp)
+
+    jac = _fd_jacobian(outputs_at, point, h)
+    estimates: list[Any]
+    given = list(outcome.given)
+    if name == "jacobian" or name == "hessian":
+        ours = (
+            [a for row in _flat(outcome.values[name]) for a in _flat(row)]
+            if n > 1 or isinstance(outcome.values[name], tuple)
+            else [outcome.values[name]]
+        )
+        estimates = [a for row in jac for a in row]
+    elif name == "vjp":
+        ours = list(_flat(outcome.vjp)) if n > 1 else [outcome.vjp]
+        estimates = [sum(_contract(np.conj(jac[i][j]), u, u.ndim, True) for i, u in enumerate(given)) for j in range(n)]
+    else:
+        ours = list(_flat(outcome.values[name])) if n > 1 else [outcome.values[name]]
+        if name == "hvp":
+            estimates = [sum(_contract(jac[i][j], v, v.ndim, False) for j, v in enumerate(given)) for i in range(n)]
+        else:
+            estimates = [sum(_contract(jac[i][j], v, v.ndim, True) for i, v in enumerate(given)) for j in range(n)]
+    atol, rtol = TOLERANCES[precision(point)]
+    rows = []
+    for k, (a, e) in enumerate(zip(ours, estimates)):
+        with np.errstate(all="ignore"):
+            error = np.abs(_wide(a) - e)
+            scale_ = np.maximum(np.abs(e), np.finfo(np.float64).tiny)
+        ok = bool(np.all(np.isclose(a, e, rtol=rtol, atol=atol, equal_nan=True)))
+        rows.append(
+            CheckRow(
+                label(name, k, len(ours) > 1),
+                float(np.nanmax(error, initial=0)),
+                float(np.nanmax(error / scale_, initial=0)),
+                atol,
+                rtol,
+                ok,
+            )
+        )
+    return CheckReport(tuple(rows), h)

@@ -14,7 +14,7 @@ from hypothesis.extra import numpy as hnp
 import jvpcli
 from jvpcli.lang.functions import FUNCTIONS
 from jvpcli.symbolic import ops
-from jvpcli.symbolic.rules import JVP_RULES
+from jvpcli.symbolic.rules import RULES
 
 ANY, POS, UNIT, GT1 = (-2.0, 2.0), (0.5, 2.0), (-0.9, 0.9), (1.2, 3.0)
 ELEMENTWISE = None  # a shape hypothesis draws (0 to 3 dimensions), shared by all inputs
@@ -176,7 +176,7 @@ def test_every_function_name_is_exercised_here():
 
 def test_every_op_has_a_rule_and_both_printers():
     for op in ops.all_ops():
-        assert op in JVP_RULES, op.__name__
+        assert op in RULES, op.__name__
         assert "_numpycode" in vars(op) or op.numpy_name, op.__name__
         assert "_funccode" in vars(op) or op.func_name or issubclass(op, ops.ArrayConcatenate), op.__name__
 

@@ -16,6 +16,8 @@ from jvpcli.errors import OutputError
 #: arrays by role ("output", "jvp"), one per output; their FUNC text (--create-graph)
 Groups = Mapping[str, Sequence[np.ndarray]]
 Texts = Mapping[str, Sequence[str]]
+#: results by name, each an array or a tuple (of tuples) of arrays
+Nested = Mapping[str, Any]
 
 FORMATS = ("table", "json", "npy", "npz")
 EXTENSIONS = {".json": "json", ".npy": "npy", ".npz": "npz"}
@@ -37,38 +39,66 @@ def json_array(a: np.ndarray) -> dict[str, Any]:
     return {"shape": list(a.shape), "dtype": a.dtype.name, "data": _nested(a.tolist())}
 
 
-def to_json(groups: Groups, is_tuple: bool, graph: Texts | None) -> bytes:
-    doc: dict[str, Any] = {}
-    for key, arrays in groups.items():
-        items = [json_array(a) for a in arrays]
-        doc[key] = items if is_tuple else items[0]
+def _json_nested(value: Any) -> Any:
+    return [_json_nested(v) for v in value] if isinstance(value, tuple) else json_array(value)
+
+
+def flat(name: str, value: Any) -> list[tuple[str, np.ndarray]]:
+    """``(key, array)`` pairs in order: ``NAME`` for an array, ``NAME_i`` for a tuple, ``NAME_i_j``
+    for tuples of tuples."""
+    if not isinstance(value, tuple):
+        return [(name, value)]
+    return [pair for i, v in enumerate(value) for pair in flat(f"{name}_{i}", v)]
+
+
+def flat_texts(graph: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The graph's texts keyed as ``flat`` keys the arrays."""
+    out: list[tuple[str, str]] = []
+
+    def walk(key: str, value: Any) -> None:
+        if isinstance(value, (tuple, list)):
+            for i, v in enumerate(value):
+                walk(f"{key}_{i}", v)
+        else:
+            out.append((key, value))
+
+    for name, value in graph.items():
+        walk(name, value)
+    return out
+
+
+def to_json(groups: Nested, graph: Mapping[str, Any] | None) -> bytes:
+    doc: dict[str, Any] = {key: _json_nested(value) for key, value in groups.items()}
     if graph is not None:
-        doc["graph"] = {k: list(v) if is_tuple else v[0] for k, v in graph.items() if k in groups}
+        doc["graph"] = {k: _texts(v) for k, v in graph.items() if k in groups}
     return (json.dumps(doc, allow_nan=False) + "\n").encode()
 
 
-def to_npz(groups: Groups, is_tuple: bool) -> bytes:
-    named: dict[str, Any] = {
-        (f"{key}_{i}" if is_tuple else key): a for key, arrays in groups.items() for i, a in enumerate(arrays)
-    }
+def _texts(value: Any) -> Any:
+    return [_texts(v) for v in value] if isinstance(value, (tuple, list)) else value
+
+
+def to_npz(groups: Nested) -> bytes:
+    named: dict[str, Any] = {key: a for name, value in groups.items() for key, a in flat(name, value)}
     buf = io.BytesIO()
     np.savez(buf, **named)
     return buf.getvalue()
 
 
-def to_npy(groups: Groups) -> bytes:
+def to_npy(groups: Nested) -> bytes:
     buf = io.BytesIO()
-    for arrays in groups.values():
-        for a in arrays:
+    for name, value in groups.items():
+        for _, a in flat(name, value):
             np.save(buf, a, allow_pickle=False)
     return buf.getvalue()
 
 
-def encode(fmt: str, groups: Groups, is_tuple: bool, graph: Texts | None = None) -> bytes:
+def encode(fmt: str, groups: Nested, graph: Mapping[str, Any] | None = None) -> bytes:
+    """``groups``: each result by name, an array or (nested) tuples of arrays as torch nests them."""
     if fmt == "json":
-        return to_json(groups, is_tuple, graph)
+        return to_json(groups, graph)
     if fmt == "npz":
-        return to_npz(groups, is_tuple)
+        return to_npz(groups)
     return to_npy(groups)
 
 

@@ -35,7 +35,12 @@ Examples (from the project folder; the arrays are in samples/):
 
 
 #: commands kept in another module, imported when named: a jvp call never loads them
-LAZY = {"check": "jvpcli.cli.study", "show": "jvpcli.cli.study", "codegen": "jvpcli.cli.study"}
+LAZY = {
+    "check": "jvpcli.cli.study",
+    "show": "jvpcli.cli.study",
+    "codegen": "jvpcli.cli.study",
+    **{name: "jvpcli.cli.family" for name in ("vjp", "jacobian", "hessian", "hvp", "vhp")},
+}
 
 
 class Group(click.Group):
@@ -101,6 +106,7 @@ def cli(traceback: bool) -> None:
     is_flag=True,
     help="Also compare the jvp with a finite difference; the verdict goes to stderr.",
 )
+@click.option("--batch", is_flag=True, help="Each tangent carries a leading batch axis: B jvps at once.")
 def jvp(
     request: Any,
     strict: bool,
@@ -109,6 +115,7 @@ def jvp(
     only: str | None,
     out_path: str | None,
     check_too: bool,
+    batch: bool,
 ) -> None:
     """Output and Jacobian-vector product of FUNC at the inputs, along v.
 
@@ -120,8 +127,14 @@ def jvp(
     from jvpcli.cli.output import emit
 
     fmt = _format(fmt, out_path)
-    program, point = request.load()
-    result = jvp_at(program, point, request.options(create_graph=create_graph, strict=strict))
+    program, point = request.load(batch=batch)
+    options = request.options(create_graph=create_graph, strict=strict)
+    if batch:
+        from jvpcli.family import jvp_batch_at
+
+        result = jvp_batch_at(program, point, options)
+    else:
+        result = jvp_at(program, point, options)
     emit(result, fmt, only, out_path)
     if check_too:
         from jvpcli.cli.study import verdict

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -31,10 +32,32 @@ def emit(result: JvpResult, fmt: str, only: str | None, out_path: str | None) ->
 
         print_tables(sys.stdout, groups, is_tuple, graph, sys.stdout.isatty())
         return
-    count = sum(len(v) for v in groups.values())
+    nested = {k: tuple(v) if is_tuple else v[0] for k, v in groups.items()}
+    texts = None if graph is None else {k: tuple(v) if is_tuple else v[0] for k, v in graph.items()}
+    write(nested, texts, fmt, out_path)
+
+
+def emit_nested(
+    values: Mapping[str, Any], graph: Mapping[str, Any] | None, fmt: str, only: str | None, out_path: str | None
+) -> None:
+    """A family member's results (nested as torch nests them), in the chosen format."""
+    chosen = {k: v for k, v in values.items() if only in (None, k)}
+    if fmt == "table":
+        from jvpcli.cli.render import print_flat
+
+        flat_texts = dict(sinks.flat_texts(graph)) if graph is not None else {}
+        items = [(key, a, flat_texts.get(key)) for name, v in chosen.items() for key, a in sinks.flat(name, v)]
+        print_flat(sys.stdout, items, sys.stdout.isatty())
+        return
+    write(chosen, graph, fmt, out_path)
+
+
+def write(nested: Mapping[str, Any], texts: Mapping[str, Any] | None, fmt: str, out_path: str | None) -> None:
+    count = sum(len(sinks.flat(k, v)) for k, v in nested.items())
     if fmt == "npy" and out_path is not None and count != 1:
-        raise UsageError(f"-o {out_path} holds one array, but there are {count}: use --only output|jvp or a .npz file")
-    data = sinks.encode(fmt, groups, is_tuple, graph)
+        names = "|".join(nested)
+        raise UsageError(f"-o {out_path} holds one array, but there are {count}: use --only {names} or a .npz file")
+    data = sinks.encode(fmt, nested, texts)
     if out_path is not None:
         sinks.write_atomic(out_path, data)
     else:

@@ -44,7 +44,10 @@ def print_tables(
     graph: Texts | None,
     terminal: bool,
 ) -> None:
-    items = sections(groups, is_tuple, graph, terminal)
+    _print(stream, sections(groups, is_tuple, graph, terminal), terminal)
+
+
+def _print(stream: TextIO, items: list[Group], terminal: bool) -> None:
     if terminal:
         console = Console(file=stream, force_terminal=True)
         for item in items:
@@ -60,7 +63,23 @@ def print_tables(
     stream.write("".join(line.rstrip() + "\n" for line in text.getvalue().splitlines()))
 
 
-def print_check(stream: TextIO, report: CheckReport, terminal: bool) -> None:
+def print_flat(stream: TextIO, items: list[tuple[str, np.ndarray, str | None]], terminal: bool) -> None:
+    """One heading (name, shape, dtype) and one table of values (and expression) per array."""
+    parts = []
+    for key, a, text in items:
+        heading = Text(f"{key}   shape {a.shape}   {a.dtype.name}", style="bold")
+        table = Table(box=box.ROUNDED if terminal else box.ASCII)
+        table.add_column(key, overflow="fold")
+        table.add_row(_cell(a))
+        if text is not None:
+            table.add_row(text, style="cyan")
+        parts.append(Group(heading, table))
+    _print(stream, parts, terminal)
+
+
+def print_check(
+    stream: TextIO, report: CheckReport, terminal: bool, title: str = "jvp against a central difference"
+) -> None:
     """One row per output: the largest errors against the finite difference, and the verdict."""
     table = Table(box=box.ROUNDED if terminal else box.ASCII)
     for column in ("output", "max abs error", "max rel error", "atol", "rtol", "verdict"):
@@ -69,7 +88,7 @@ def print_check(stream: TextIO, report: CheckReport, terminal: bool) -> None:
     for row in report.rows:
         verdict = f"[{colour[row.verdict]}]{row.verdict}[/{colour[row.verdict]}]"
         table.add_row(row.name, f"{row.max_abs:.3g}", f"{row.max_rel:.3g}", f"{row.atol:g}", f"{row.rtol:g}", verdict)
-    heading = Text(f"jvp against a central difference, step {report.step:.3g}", style="bold")
+    heading = Text(f"{title}, step {report.step:.3g}", style="bold")
     notes = [Text(_kink_note(row.name, row.kink)) for row in report.rows if row.kink]
     console = Console(
         file=stream, force_terminal=terminal, width=None if terminal else 200, color_system="auto" if terminal else None

@@ -64,6 +64,18 @@ def verdict(program: Any, point: Any, request: Any, result: Any, stream: Any) ->
         raise CheckFailed(f"the jvp of {failed[0]} differs from the finite difference beyond the tolerance")
 
 
+def family_verdict(name: str, program: Any, point: Any, request: Any, outcome: Any, stream: Any) -> None:
+    from jvpcli.check import family_check
+    from jvpcli.cli.render import print_check
+    from jvpcli.errors import CheckFailed
+
+    report = family_check(name, program, point, request.options(), outcome)
+    print_check(stream, report, stream.isatty(), f"{name} against central differences")
+    failed = [row.name for row in report.rows if not row.passed]
+    if failed:
+        raise CheckFailed(f"{failed[0]} differs from the central differences beyond the tolerance")
+
+
 def _plot(program: Any, point: Any, request: Any, path: str) -> None:
     from jvpcli.check import slope_curve
     from jvpcli.cli.plot import draw_text, save_png

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from jvpcli.errors import UsageError
+from jvpcli.errors import ShapeError, UsageError
 from jvpcli.kernels import codegen
 from jvpcli.kernels.kernel import Kernel, Result, label
 from jvpcli.lang.build import build
 from jvpcli.lang.parse import Program
-from jvpcli.symbolic import dag, derive
+from jvpcli.symbolic import dag, derive, reverse
+from jvpcli.symbolic.ops import ArrayOp
 from jvpcli.symbolic.printing import func_text
 from jvpcli.symbolic.shapes import acts_row_wise, reduces
 
@@ -28,16 +29,44 @@ def symbol(name: str, is_complex: bool) -> sp.Symbol:
     return sp.Symbol(name, complex=True) if is_complex else sp.Symbol(name, real=True)
 
 
-def tangent_names(inputs: Sequence[str], taken: set[str]) -> list[str]:
+def fresh_names(wanted: Sequence[str], taken: set[str]) -> list[str]:
+    """Each wanted name, with a numeric suffix where it is taken."""
     names = []
-    for name in inputs:
-        candidate, n = f"v_{name}", 0
+    for name in wanted:
+        candidate, n = name, 0
         while candidate in taken:
             n += 1
-            candidate = f"v_{name}_{n}"
+            candidate = f"{name}_{n}"
         taken.add(candidate)
         names.append(candidate)
     return names
+
+
+def tangent_names(inputs: Sequence[str], taken: set[str]) -> list[str]:
+    return fresh_names([f"v_{name}" for name in inputs], taken)
+
+
+def cotangent_names(n_outputs: int, is_tuple: bool, taken: set[str]) -> list[str]:
+    """The cotangent of output ``i`` is ``u_i``; of a single output, ``u``."""
+    return fresh_names([f"u_{i}" for i in range(n_outputs)] if is_tuple else ["u"], taken)
+
+
+@dataclass(frozen=True)
+class Built:
+    """FUNC's outputs as expressions, with the symbols they are written in."""
+
+    inputs: tuple[sp.Symbol, ...]
+    constants: tuple[sp.Symbol, ...]
+    outputs: tuple[sp.Expr, ...]
+    is_tuple: bool
+
+
+def built(program: Program, inputs: Sequence[tuple[str, bool]], constants: Sequence[tuple[str, bool]] = ()) -> Built:
+    """``inputs`` and ``constants`` are ``(name, is_complex)`` pairs in binding order."""
+    xs = [symbol(n, c) for n, c in inputs]
+    cs = [symbol(n, c) for n, c in constants]
+    b = build(program, {s.name: s for s in (*xs, *cs)})
+    return Built(tuple(xs), tuple(cs), b.outputs, b.is_tuple)
 
 
 @dataclass(frozen=True)
@@ -70,13 +99,33 @@ def depends(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]) -> tuple[tuple[
     return tuple(tuple(i for i, a in enumerate(args) if a in dag.free_symbols([e])) for e in exprs)
 
 
+def elementwise_in(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]) -> tuple[tuple[int, ...], ...]:
+    """Per expression, the arguments it depends on through elementwise operations only: its
+    Jacobian in such an argument is diagonal wherever the two have one shape."""
+    out = []
+    for e in exprs:
+        found = []
+        for i, a in enumerate(args):
+            holds: dict[sp.Basic, bool] = {}
+            ok = True
+            for node in dag.nodes([e]):
+                holds[node] = node == a or any(holds.get(x, False) for x in node.args)
+                if holds[node] and node != a and isinstance(node, ArrayOp) and not node.elementwise:
+                    ok = False
+                    break
+            if ok and holds.get(e, False):
+                found.append(i)
+        out.append(tuple(found))
+    return tuple(out)
+
+
 def result_names(kind: str, n: int, is_tuple: bool) -> list[str]:
     return [label(kind, i, is_tuple) for i in range(n)]
 
 
 def kernel_of(
     mode: str,
-    d: Derived,
+    d: Built,
     extras: Sequence[sp.Symbol],
     exprs: Sequence[sp.Expr],
     results: Sequence[Result],
@@ -98,6 +147,7 @@ def kernel_of(
         results=tuple(results),
         is_tuple=d.is_tuple,
         depends=depends(exprs, args),
+        elementwise=elementwise_in(exprs, args),
         row_wise=acts_row_wise(exprs),
         cost=dag.node_count(exprs),
         reduces=reduces(exprs),
@@ -116,8 +166,54 @@ def compile_jvp(
     n = len(d.outputs)
     results = [Result(name) for name in result_names("output", n, d.is_tuple)]
     results += [Result(name, ("result", i)) for i, name in enumerate(result_names("jvp", n, d.is_tuple))]
-    return kernel_of("jvp", d, d.tangents, [*d.outputs, *d.jvps], results, create_graph)
+    b = Built(d.inputs, d.constants, d.outputs, d.is_tuple)
+    return kernel_of("jvp", b, d.tangents, [*d.outputs, *d.jvps], results, create_graph)
+
+
+def _outputs_and(b: Built, kind: str, exprs: Sequence[sp.Expr]) -> list[Result]:
+    """Results: the outputs, then ``exprs``, one per input, each shaped like its input."""
+    results = [Result(name) for name in result_names("output", len(b.outputs), b.is_tuple)]
+    per_input = result_names(kind, len(b.inputs), len(b.inputs) != 1)
+    return results + [Result(name, ("arg", j)) for j, name in enumerate(per_input[: len(exprs)])]
+
+
+def compile_vjp(
+    program: Program,
+    inputs: Sequence[tuple[str, bool]],
+    constants: Sequence[tuple[str, bool]] = (),
+    create_graph: bool = False,
+) -> Kernel:
+    """Outputs and the vector-Jacobian products of cotangents ``u``/``u_i`` (one per output)."""
+    b = built(program, inputs, constants)
+    taken = {n for n, _ in (*inputs, *constants)}
+    is_complex = any(c for _, c in (*inputs, *constants))
+    us = [symbol(n, is_complex) for n in cotangent_names(len(b.outputs), b.is_tuple, taken)]
+    vjps = reverse.vjp(b.outputs, b.inputs, us)
+    return kernel_of("vjp", b, us, [*b.outputs, *vjps], _outputs_and(b, "vjp", vjps), create_graph)
+
+
+def compile_hvp(
+    program: Program,
+    inputs: Sequence[tuple[str, bool]],
+    constants: Sequence[tuple[str, bool]] = (),
+    create_graph: bool = False,
+) -> Kernel:
+    """The output, its gradient, and the gradient's jvp along tangents ``v_NAME``: the
+    Hessian-vector product, forward over reverse (one symbolic pass more than the gradient)."""
+    b = built(program, inputs, constants)
+    if b.is_tuple:
+        raise ShapeError("FUNC must return a single value (not a tuple) with a single element")
+    taken = {n for n, _ in (*inputs, *constants)}
+    ts = [
+        symbol(t, x.is_extended_real is not True)
+        for t, x in zip(tangent_names([x.name for x in b.inputs], taken), b.inputs)
+    ]
+    grads = reverse.vjp(b.outputs, b.inputs, [sp.S.One])
+    products = derive.jvp(grads, dict(zip(b.inputs, ts)))
+    results = _outputs_and(b, "gradient", grads)
+    results += [Result(name, ("arg", j)) for j, name in enumerate(result_names("product", len(ts), len(ts) != 1))]
+    return kernel_of("hvp", b, ts, [*b.outputs, *grads, *products], results, create_graph)
 
 
 #: the compiler of each mode: ``(program, inputs, constants, create_graph, *extra) -> Kernel``
-COMPILERS = {"jvp": compile_jvp}
+COMPILERS = {"jvp": compile_jvp, "vjp": compile_vjp, "hvp": compile_hvp}

@@ -50,6 +50,8 @@ class Kernel(NamedTuple):
     is_tuple: bool
     #: per result, the arguments (by position) it depends on symbolically: what strict needs
     depends: tuple[tuple[int, ...], ...]
+    #: per result, the arguments it depends on through elementwise operations only
+    elementwise: tuple[tuple[int, ...], ...]
     #: every operation acts row by row along axis 0, so blocks of rows can run apart
     row_wise: bool
     #: distinct operations per element: threads pay off early for busy kernels
@@ -69,4 +71,5 @@ class Kernel(NamedTuple):
             Result(name, tuple(like) if like else None, lead) for name, like, lead in fields["results"]
         )
         fields["depends"] = tuple(tuple(d) for d in fields["depends"])
+        fields["elementwise"] = tuple(tuple(d) for d in fields["elementwise"])
         return cls(**fields)

@@ -135,3 +135,126 @@ def fits(out: np.ndarray | None, *arrays: np.ndarray) -> np.ndarray | None:
     if out is None or not all(getattr(a, "dtype", None) == out.dtype for a in arrays):
         return None
     return out if any(np.shape(a) == out.shape for a in arrays) else None
+
+
+# ---- transposes: each takes witnesses, arrays whose shape the result takes -------------
+def sum_like(g: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """``g`` summed over the axes broadcasting added to ``like``'s shape (un-broadcasting)."""
+    g, shape = np.asarray(g), np.shape(like)
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    if lead > 0:
+        g = np.sum(g, axis=tuple(range(lead)))
+    axes = tuple(
+        i for i, n in enumerate(shape) if n == 1 and i - len(shape) >= -g.ndim and g.shape[i - len(shape)] != 1
+    )
+    if axes:
+        g = np.sum(g, axis=tuple(a - len(shape) for a in axes), keepdims=True)
+    return g if g.shape == shape else np.broadcast_to(g, shape)
+
+
+def reshape_like(g: np.ndarray, like: np.ndarray) -> np.ndarray:
+    return np.reshape(g, np.shape(like))
+
+
+def _index(index: tuple) -> tuple:
+    """An ``ArrayIndex`` parameter as a numpy index: ``("slice", a, b, c)`` is a slice."""
+    return tuple(slice(*i[1:]) if isinstance(i, tuple) else Ellipsis if i == "..." else i for i in index)
+
+
+def _zeros(g: np.ndarray, like: np.ndarray) -> np.ndarray:
+    return np.zeros(np.shape(like), np.result_type(g, 0.0))
+
+
+def scatter_like(g: np.ndarray, like: np.ndarray, index: tuple = ()) -> np.ndarray:
+    out = _zeros(g, like)
+    out[_index(index)] = g
+    return out
+
+
+def concat_part(g: np.ndarray, *likes: np.ndarray, axis: int = 0, part: int = 0) -> np.ndarray:
+    g = np.asarray(g)
+    sizes = [np.shape(a)[axis] for a in likes]
+    start = sum(sizes[:part])
+    where = [slice(None)] * g.ndim
+    where[axis] = slice(start, start + sizes[part])
+    return g[tuple(where)]
+
+
+def _diagonal_put(out: np.ndarray, g: np.ndarray, offset: int, axis1: int, axis2: int) -> np.ndarray:
+    """``out`` (zeros) with ``g`` written along its ``offset`` diagonal of ``axis1``, ``axis2``."""
+    view = np.moveaxis(out, (axis1, axis2), (-2, -1))
+    n, m = view.shape[-2:]
+    rows = np.arange(max(0, -offset), min(n, m - offset))
+    view[..., rows, rows + offset] = np.asarray(g)[..., None] if np.ndim(g) < view.ndim - 1 else g
+    return out
+
+
+def trace_like(g: np.ndarray, like: np.ndarray, offset: int = 0, axis1: int = 0, axis2: int = 1) -> np.ndarray:
+    return _diagonal_put(_zeros(g, like), g, offset, axis1, axis2)
+
+
+def diag_like(g: np.ndarray, like: np.ndarray, k: int = 0) -> np.ndarray:
+    """``diag``'s transpose: of a vector's matrix, its diagonal; of a matrix's diagonal, the matrix."""
+    if np.ndim(like) == 1:
+        return np.diagonal(g, k).copy()
+    return _diagonal_put(_zeros(g, like), g, k, 0, 1)
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _tokens(sub: str) -> list[str]:
+    return ["...", *_tokens(sub[3:])] if sub.startswith("...") else ([sub[0], *_tokens(sub[1:])] if sub else [])
+
+
+def _spec(kind: str, arrays: tuple) -> str:
+    """Explicit einsum subscripts of ``matmul``/``dot`` on arrays of these dimensions, or
+    einsum's own (made explicit)."""
+    if kind == "matmul":
+        a, b = (np.ndim(x) for x in arrays)
+        left = "...ij" if a > 1 else "j"
+        right = "...jk" if b > 1 else "j"
+        out = ("..." if max(a, b) > 1 else "") + ("i" if a > 1 else "") + ("k" if b > 1 else "")
+        return f"{left},{right}->{out}"
+    if kind == "dot":
+        a, b = (np.ndim(x) for x in arrays)
+        if a == 0 or b == 0:
+            return f"{_LETTERS[:a]},{_LETTERS[a : a + b]}->{_LETTERS[: a + b]}"
+        left = _LETTERS[: a - 1] + "z"
+        right = _LETTERS[a - 1 : a - 1 + max(b - 2, 0)] + "z" + ("Z" if b > 1 else "")
+        return f"{left},{right}->{left[:-1]}{right.replace('z', '')}"
+    if "->" in kind:
+        return kind
+    letters = [c for c in kind if c.isalpha()]
+    out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    return f"{kind}->{'...' if '...' in kind else ''}{out}"
+
+
+def contract_t(g: np.ndarray, *operands: np.ndarray, kind: str = "matmul", part: int = 0) -> np.ndarray:
+    """The adjoint of a contraction in operand ``part`` (a witness here) applied to ``g``:
+    the contraction of ``g`` with the other operands, conjugated, summed to the part's shape."""
+    inputs, out = _spec(kind, operands).split("->")
+    subs = inputs.split(",")
+    target = _tokens(subs[part])
+    if len({t for t in target if t != "..."}) != len([t for t in target if t != "..."]):
+        raise ValueError("the transpose of an einsum with a repeated index in one operand is not supported")
+    others = [
+        (s, np.conjugate(x) if np.iscomplexobj(x) else x) for i, (s, x) in enumerate(zip(subs, operands)) if i != part
+    ]
+    present = set(_tokens(out)) | {t for s, _ in others for t in _tokens(s)}
+    kept = [t for t in target if t in present]
+    value = np.einsum(f"{','.join([out] + [s for s, _ in others])}->{''.join(kept)}", g, *(x for _, x in others))
+    like = operands[part]
+    if len(kept) != len(target):  # an index summed in this operand alone: broadcast back
+        ellipsis = value.ndim - len([t for t in kept if t != "..."])
+        shape: list[int] = []
+        dims = iter(value.shape)
+        for t in target:
+            if t == "...":
+                shape += [next(dims) for _ in range(ellipsis)]
+            else:
+                shape.append(next(dims) if t in present else 1)
+        value = np.reshape(value, shape)
+    return sum_like(value, like)

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import sympy as sp
 
 from jvpcli.errors import JvpcliError
-from jvpcli.symbolic.rules import JVP_RULES, Rule
+from jvpcli.symbolic.rules import RULES, Entry, Rule
 from jvpcli.symbolic.shapes import shaped_like
 
 
@@ -15,11 +15,17 @@ class NoRuleError(JvpcliError):
     """An expression node no rule covers: a gap in the table, never the user's fault."""
 
 
-def rule_for(node: sp.Basic) -> Rule:
+def entry_for(node: sp.Basic) -> Entry:
+    """The table's entry for ``node``'s operation, as a record."""
     for cls in type(node).__mro__:
-        if cls in JVP_RULES:
-            return JVP_RULES[cls]
+        if cls in RULES:
+            found = RULES[cls]
+            return found if isinstance(found, Entry) else Entry(found)
     raise NoRuleError(f"jvpcli has no derivative rule for {type(node).__name__}")
+
+
+def rule_for(node: sp.Basic) -> Rule:
+    return entry_for(node).jvp
 
 
 def jvp(outputs: Sequence[sp.Expr], tangents: Mapping[sp.Symbol, sp.Symbol]) -> list[sp.Expr]:

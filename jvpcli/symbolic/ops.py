@@ -291,6 +291,50 @@ class ArrayEinsum(ArrayOp):
         return self._call(printer, "einsum", "")
 
 
+# ---- transposes ---------------------------------------------------------------------
+# What the transposes of linear ops (``rules.py``) are written in. Each is linear in its
+# first argument; the arguments after it are *witnesses*: arrays whose shape (never their
+# values) the result takes, so no shape has to be known before the arrays are.
+class ArrayTransposeOp(ArrayOp):
+    """A transpose's op: linear in ``arrays[0]``, shaped by the witnesses after it."""
+
+    #: how many arguments after the first carry values (a contraction's other operands)
+    operands = 0
+
+    def _eval_is_extended_real(self) -> bool | None:
+        return fuzzy_and(a.is_extended_real for a in self.arrays[: 1 + self.operands])
+
+
+def _transpose_op(name: str, numpy_name: str, func_name: str, params: tuple[str, ...] = ()) -> type[ArrayOp]:
+    attrs = dict(numpy_name=numpy_name, func_name=func_name, params=params, __module__=__name__)
+    metaclass: Any = type(ArrayOp)
+    return metaclass(name, (ArrayTransposeOp,), attrs)
+
+
+#: ``g`` summed down to the shape of ``like`` (un-broadcasting)
+ArraySumLike = _transpose_op("ArraySumLike", "_rt.sum_like", "sum_like")
+ArrayReshapeLike = _transpose_op("ArrayReshapeLike", "_rt.reshape_like", "reshape_like")
+#: zeros shaped like ``like`` with ``g`` at ``index`` (the transpose of indexing)
+ArrayScatter = _transpose_op("ArrayScatter", "_rt.scatter_like", "scatter_like", ("index",))
+#: the part ``part`` of ``g`` along ``axis``, the parts shaped like the witnesses
+ArrayConcatPart = _transpose_op("ArrayConcatPart", "_rt.concat_part", "concat_part", ("axis", "part"))
+#: zeros shaped like ``like`` with ``g`` along the diagonal a trace sums
+ArrayTraceLike = _transpose_op("ArrayTraceLike", "_rt.trace_like", "trace_like", ("offset", "axis1", "axis2"))
+#: ``diag``'s transpose: the diagonal of a matrix, or a matrix shaped like ``like`` with ``g`` on it
+ArrayDiagLike = _transpose_op("ArrayDiagLike", "_rt.diag_like", "diag_like", ("k",))
+
+
+class ArrayContractT(ArrayTransposeOp):
+    """The adjoint of a contraction (matmul, dot, einsum) in operand ``part``:
+    ``contract_t(g, a, b, ...)`` with that operand a witness and the others conjugated."""
+
+    params, numpy_name, func_name = ("kind", "part"), "_rt.contract_t", "contract_t"
+
+    @property
+    def operands(self) -> int:  # type: ignore[override]
+        return len(self.arrays) - 1
+
+
 def all_ops() -> list[type[ArrayOp]]:
     """Every concrete op class, for completeness tests."""
     found, todo = [], list(ArrayOp.__subclasses__())

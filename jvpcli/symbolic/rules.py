@@ -1,17 +1,29 @@
-"""The one table of forward-mode (JVP) rules: one entry per operation.
+"""The one table of derivative rules: one entry per operation, both directions.
 
-A rule gets the node, the tangents of its arguments (``0`` where an argument has none)
-and ``shaped(t, arg)``, which gives a tangent exactly its argument's shape before it
+An entry is its op's forward (JVP) rule, or an ``Entry`` record of the JVP rule and, for
+an op that is linear in some argument, its *transpose*. Reverse mode (``reverse.py``)
+linearizes with the JVP rules and transposes the linear expression they give, so only
+linear operations need a transpose, and the VJP is exactly the adjoint of the JVP.
+
+A JVP rule gets the node, the tangents of its arguments (``0`` where an argument has
+none) and ``shaped(t, arg)``, which gives a tangent exactly its argument's shape before it
 enters an op that is not elementwise. Linear ops say so (``linear``), products say
 ``multilinear``; everything else writes its derivative out. Values where a derivative
 does not exist follow torch: relu'(0) = abs'(0) = 0, ties of maximum/minimum split the
 tangent, ties of amax/amin share it evenly, clip passes it at a bound.
+
+A transpose gets the node, the cotangent of its result, which arguments are linear
+(carry a tangent), and a ``Context`` that gives an argument's shape witness and fits a
+cotangent to an argument's shape; it returns one cotangent (or ``None``) per argument.
+For complex numbers it is the adjoint under ``Re <u, y>``: a factor ``c`` transposes to
+``conj(c)``, so a holomorphic f gives torch's ``conj(f'(z)) * u``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import reduce
+from typing import NamedTuple, Protocol
 
 import sympy as sp
 from sympy.codegen.cfunctions import exp2, expm1, hypot, log1p, log2, log10
@@ -20,6 +32,28 @@ from jvpcli.symbolic import ops as o
 
 Shaped = Callable[[sp.Expr, sp.Expr], sp.Expr]
 Rule = Callable[[sp.Expr, Sequence[sp.Expr], Shaped], sp.Expr]
+
+
+class Context(Protocol):
+    def like(self, arg: sp.Expr) -> sp.Expr:
+        """An expression with ``arg``'s shape (a witness), cheap to evaluate."""
+
+    def fit(self, ct: sp.Expr, arg: sp.Expr, node: sp.Expr) -> sp.Expr:
+        """``ct`` (shaped like ``node``) summed down to ``arg``'s shape where they differ."""
+
+    def conj(self, coefficient: sp.Expr) -> sp.Expr:
+        """The complex conjugate (nothing to do when every number is real)."""
+
+
+Cotangents = Sequence[sp.Expr | None]
+Transpose = Callable[[sp.Expr, sp.Expr, Sequence[bool], Context], Cotangents]
+
+
+class Entry(NamedTuple):
+    """One operation's rules: its JVP, and for an op linear in some argument, its transpose."""
+
+    jvp: Rule
+    transpose: Transpose | None = None
 
 
 def _where(cond: sp.Expr, a: sp.Expr, b: sp.Expr) -> sp.Expr:
@@ -202,12 +236,171 @@ def _solve(node: o.ArrayOp, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
     return o.ArraySolve.make(a, rhs)
 
 
+def first_linear(node: o.ArrayOp, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
+    """A transpose's op: linear in its first argument, the others only give shapes."""
+    g = node.arrays[0]
+    return node.rebuild(shaped(d[0], g), *node.arrays[1:]) if d[0] != 0 else sp.S.Zero
+
+
+def _contract_t_jvp(node: o.ArrayOp, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
+    """``contract_t`` is linear in the cotangent and in each operand but the witness."""
+    args, witness = list(node.arrays), 1 + node.param("part")
+    return sp.Add(
+        *(
+            node.rebuild(*args[:i], shaped(t, args[i]), *args[i + 1 :])
+            for i, t in enumerate(d[: len(args)])
+            if t != 0 and i != witness
+        )
+    )
+
+
+# ---- transposes ----------------------------------------------------------------------
+def _t_add(node: sp.Expr, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
+    return [c.fit(ct, a, node) if linear else None for a, linear in zip(node.args, lin)]
+
+
+class NonLinearError(ValueError):
+    """A product of two tangents: the expression being transposed is not linear."""
+
+
+def _t_mul(node: sp.Expr, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
+    if sum(lin) != 1:
+        raise NonLinearError(f"{node} is not linear in one factor")
+    i = list(lin).index(True)
+    factor = sp.Mul(*(a for j, a in enumerate(node.args) if j != i))
+    return [c.fit(c.conj(factor) * ct, node.args[i], node) if j == i else None for j in range(len(node.args))]
+
+
+def _t_where(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
+    cond, a, b = node.arrays
+    return [
+        None,
+        c.fit(_where(cond, ct, 0), a, node) if lin[1] else None,
+        c.fit(_where(cond, 0, ct), b, node) if lin[2] else None,
+        None,
+    ]
+
+
+def _t_like(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
+    return [c.fit(ct, node.arrays[0], node), *([None] * (len(node.args) - 1))]
+
+
+def _t_sum(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
+    """Sums broadcast back; numpy's expand_dims counts negative axes in the result, as here."""
+    x, axis = node.arrays[0], node.param("axis")
+    g = ct if axis is None or node.param("keepdims") else o.ArrayExpandDims.make(ct, axis=axis)
+    if isinstance(node, o.ArrayMean):
+        g = g / o.ArraySize.make(c.like(x), axis=axis)
+    return [o.ArrayLike.make(g, c.like(x)), None]
+
+
+def _t_cumsum(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
+    axis = node.param("axis")
+    along = 0 if axis is None else axis
+    flip = o.ArrayFlip.make(o.ArrayCumsum.make(o.ArrayFlip.make(ct, axis=along), axis=along), axis=along)
+    return [flip if axis is not None else o.ArrayReshapeLike.make(flip, c.like(node.arrays[0])), None]
+
+
+def _t_reshape(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
+    return [o.ArrayReshapeLike.make(ct, c.like(node.arrays[0])), *([None] * (len(node.args) - 1))]
+
+
+def _t_transpose(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
+    axes = node.param("axes")
+    inverse = None if axes is None else tuple(sorted(range(len(axes)), key=lambda i: axes[i] % len(axes)))
+    return [o.ArrayTranspose.make(ct, axes=inverse), None]
+
+
+def _t_index(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
+    return [o.ArrayScatter.make(ct, c.like(node.arrays[0]), index=node.param("index")), None]
+
+
+def _t_scatter(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
+    return [o.ArrayIndex.make(ct, index=node.param("index")), None, None]
+
+
+def _t_concatenate(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
+    likes = [c.like(a) for a in node.arrays]
+    axis = node.param("axis")
+    parts = [o.ArrayConcatPart.make(ct, *likes, axis=axis, part=i) if linear else None for i, linear in enumerate(lin)]
+    return [*parts[: len(node.arrays)], None]
+
+
+def _t_concat_part(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
+    _, *likes = node.arrays
+    part = node.param("part")
+    pieces = [ct if i == part else o.ArrayLike.make(sp.S.Zero, like) for i, like in enumerate(likes)]
+    return [o.ArrayConcatenate.make(*pieces, axis=node.param("axis")), *([None] * len(node.args[1:]))]
+
+
+def _t_stack(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
+    axis, every = node.param("axis"), ("slice", None, None, None)
+    out: list[sp.Expr | None] = []
+    for i, linear in enumerate(lin[: len(node.arrays)]):
+        index = (every,) * axis + (i,) if axis >= 0 else ("...", i) + (every,) * (-axis - 1)
+        out.append(o.ArrayIndex.make(ct, index=index) if linear else None)
+    return [*out, None]
+
+
+def _t_trace(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
+    params = {k: node.param(k) for k in ("offset", "axis1", "axis2")}
+    return [o.ArrayTraceLike.make(ct, c.like(node.arrays[0]), **params), None]
+
+
+def _t_trace_like(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
+    params = {k: node.param(k) for k in ("offset", "axis1", "axis2")}
+    return [o.ArrayTrace.make(ct, **params), None, None]
+
+
+def _t_diag(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
+    return [o.ArrayDiagLike.make(ct, c.like(node.arrays[0]), k=node.param("k")), *([None] * (len(node.args) - 1))]
+
+
+def _kind(node: o.ArrayOp) -> str:
+    return node.param("subscripts") if isinstance(node, o.ArrayEinsum) else type(node).__name__[5:].lower()
+
+
+def _t_contract(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
+    if sum(lin) != 1:
+        raise NonLinearError(f"{node} is not linear in one operand")
+    part = list(lin).index(True)
+    operands = [c.like(a) if i == part else a for i, a in enumerate(node.arrays)]
+    out: list[sp.Expr | None] = [None] * len(node.args)
+    out[part] = o.ArrayContractT.make(ct, *operands, kind=_kind(node), part=part)
+    return out
+
+
+_CONTRACTIONS: dict[str, type[o.ArrayOp]] = {"matmul": o.ArrayMatmul, "dot": o.ArrayDot}
+
+
+def _t_contract_t(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
+    """In its cotangent, the adjoint of a contraction transposes back to the contraction."""
+    if any(lin[1:]):
+        raise NonLinearError(f"{node}: only its cotangent may carry a tangent")
+    g, *operands = node.arrays
+    kind, part = node.param("kind"), node.param("part")
+    operands[part] = ct
+    op = (
+        _CONTRACTIONS[kind].make(*operands) if kind in _CONTRACTIONS else o.ArrayEinsum.make(*operands, subscripts=kind)
+    )
+    return [o.ArraySumLike.make(op, c.like(g)), *([None] * len(node.args[1:]))]
+
+
+def _t_solve(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
+    """``solve(a, b)`` in b: ``solve(a^H, ct)``, written as ``inv(a)^H`` applied to ct."""
+    if lin[0]:
+        raise NonLinearError(f"{node} is not linear in its matrix")
+    a, b = node.arrays
+    inverse = o.ArrayInv.make(a)
+    return [None, o.ArrayContractT.make(ct, inverse, c.like(b), kind="matmul", part=1), None]
+
+
 _half_pi_root = 2 / sp.sqrt(sp.pi)
 
-JVP_RULES: dict[type, Rule] = {
+RULES: dict[type, Rule | Entry] = {
     # ---- arithmetic ----------------------------------------------------------------
-    sp.Add: _add,
-    sp.Mul: _mul,
+    sp.Add: Entry(_add, _t_add),
+    sp.Mul: Entry(_mul, _t_mul),
     sp.Pow: _pow,
     # ---- exponential -------------------------------------------------------------
     sp.exp: unary(sp.exp),
@@ -255,16 +448,16 @@ JVP_RULES: dict[type, Rule] = {
     o.ArrayMaximum: _maximum,
     o.ArrayMinimum: _minimum,
     o.ArrayClip: _clip,
-    o.ArrayWhere: _where_rule,
-    o.ArrayLike: _like,
+    o.ArrayWhere: Entry(_where_rule, _t_where),
+    o.ArrayLike: Entry(_like, _t_like),
     # ---- complex -----------------------------------------------------------------
-    sp.re: lambda node, d, shaped: sp.re(d[0]),
-    sp.im: lambda node, d, shaped: sp.im(d[0]),
-    sp.conjugate: lambda node, d, shaped: sp.conjugate(d[0]),
+    sp.re: Entry(lambda node, d, shaped: sp.re(d[0]), lambda node, ct, lin, c: [sp.re(ct)]),
+    sp.im: Entry(lambda node, d, shaped: sp.im(d[0]), lambda node, ct, lin, c: [sp.I * sp.re(ct)]),
+    sp.conjugate: Entry(lambda node, d, shaped: sp.conjugate(d[0]), lambda node, ct, lin, c: [sp.conjugate(ct)]),
     sp.arg: _angle,
     # ---- reductions --------------------------------------------------------------
-    o.ArraySum: linear,
-    o.ArrayMean: linear,
+    o.ArraySum: Entry(linear, _t_sum),
+    o.ArrayMean: Entry(linear, _t_sum),
     o.ArrayProd: weighted_sum(lambda x, axis: o.ArrayProdExcept.make(x, axis=axis)),  # exact at zeros
     o.ArrayProdExcept: _prod_except,
     o.ArrayAmax: _extreme,
@@ -274,23 +467,31 @@ JVP_RULES: dict[type, Rule] = {
     o.ArrayLogSoftmax: _log_softmax,
     o.ArrayNorm: _norm,
     # ---- shape -------------------------------------------------------------------
-    o.ArrayCumsum: linear,
-    o.ArrayFlip: linear,
-    o.ArrayReshape: linear,
-    o.ArraySqueeze: linear,
-    o.ArrayExpandDims: linear,
-    o.ArrayTranspose: linear,
-    o.ArrayBroadcastTo: linear,
-    o.ArrayIndex: linear,
-    o.ArrayConcatenate: linear,
-    o.ArrayStack: linear,
-    o.ArrayTrace: linear,
-    o.ArrayDiag: linear,
+    o.ArrayCumsum: Entry(linear, _t_cumsum),
+    o.ArrayFlip: Entry(linear, lambda node, ct, lin, c: [o.ArrayFlip.make(ct, axis=node.param("axis")), None]),
+    o.ArrayReshape: Entry(linear, _t_reshape),
+    o.ArraySqueeze: Entry(linear, _t_reshape),
+    o.ArrayExpandDims: Entry(linear, _t_reshape),
+    o.ArrayTranspose: Entry(linear, _t_transpose),
+    o.ArrayBroadcastTo: Entry(linear, lambda node, ct, lin, c: [o.ArraySumLike.make(ct, c.like(node.arrays[0])), None]),
+    o.ArrayIndex: Entry(linear, _t_index),
+    o.ArrayConcatenate: Entry(linear, _t_concatenate),
+    o.ArrayStack: Entry(linear, _t_stack),
+    o.ArrayTrace: Entry(linear, _t_trace),
+    o.ArrayDiag: Entry(linear, _t_diag),
     # ---- linear algebra ----------------------------------------------------------
-    o.ArrayMatmul: multilinear,
-    o.ArrayDot: multilinear,
-    o.ArrayEinsum: multilinear,
+    o.ArrayMatmul: Entry(multilinear, _t_contract),
+    o.ArrayDot: Entry(multilinear, _t_contract),
+    o.ArrayEinsum: Entry(multilinear, _t_contract),
     o.ArrayDet: _det,
     o.ArrayInv: _inv,
-    o.ArraySolve: _solve,
+    # ---- transposes (linear in their first argument; the others are shape witnesses) ----
+    o.ArraySumLike: Entry(first_linear, lambda node, ct, lin, c: [o.ArrayLike.make(ct, c.like(node.arrays[0])), None]),
+    o.ArrayReshapeLike: Entry(first_linear, _t_reshape),
+    o.ArrayScatter: Entry(first_linear, _t_scatter),
+    o.ArrayConcatPart: Entry(first_linear, _t_concat_part),
+    o.ArrayTraceLike: Entry(first_linear, _t_trace_like),
+    o.ArrayDiagLike: Entry(first_linear, _t_diag),
+    o.ArrayContractT: Entry(_contract_t_jvp, _t_contract_t),
+    o.ArraySolve: Entry(_solve, _t_solve),
 }
