@@ -122,7 +122,7 @@ def test_jacobian_forward_equals_reverse_equals_central_differences(func, shapes
     rev = family.jacobian(func, tuple(xs), strategy="reverse-mode")
     n_out = (
         len(fwd)
-        if isinstance(fwd, tuple) and len(xs) == 1 or (isinstance(fwd, tuple) and isinstance(fwd[0], tuple))
+        if (isinstance(fwd, tuple) and len(xs) == 1) or (isinstance(fwd, tuple) and isinstance(fwd[0], tuple))
         else 1
     )
     fd = _central_jacobian(func, xs)
