@@ -147,8 +147,7 @@ def vjp_at(
     if v is None or callable(v):
         if v is None and (k.is_tuple or batch):
             raise UsageError("v is required unless FUNC returns a single value with a single element; give -v")
-        probe = call.run([np.zeros((), np.result_type(*inputs.values()))] * n_out)
-        outputs = probe[:n_out]
+        outputs = _Call("output", program, inputs, constants, options._replace(create_graph=False)).run([])
         if v is None:
             if outputs[0].size != 1:
                 shape = outputs[0].shape

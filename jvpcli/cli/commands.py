@@ -23,10 +23,15 @@ Examples (from the project folder; the arrays are in samples/):
       -v rand -v rand -v rand
   python samples/make_data.py | jvpcli jvp 'tanh(x) @ A' - -v - \\
       -c A=samples/A.npy --format npy --only jvp | python samples/next.py
+  jvpcli jvp 'sin(x)' '[0.5, 1.5]' -v '[[1, 0], [0, 1]]' --batch   # 2 jvps
 """
 MAIN_EXAMPLES = """\b
 Examples (from the project folder; the arrays are in samples/):
   jvpcli jvp '2*x + 3*y' x='[0.1, 0.2]' y='[0.3, 0.4]' -v ones -v ones
+  jvpcli vjp @samples/mlp.py samples/x.npy samples/W.npy samples/b.npy
+  jvpcli jacobian 'sin(x) * x' '[0.5, 1.5]'
+  jvpcli hessian '(x**3).sum()' '[1.0, 2.0]' --format json
+  jvpcli hvp '(x**3).sum()' '[1.0, 2.0]' -v '[1, 0]'
   jvpcli show @samples/mlp.py
   jvpcli check 'abs(x)' '[0.0, 1.0]' -v ones
   jvpcli codegen @samples/mlp.py -o mlp_jvp.py
@@ -75,7 +80,7 @@ class Group(click.Group):
 @click.version_option(__version__, prog_name="jvpcli")
 @click.option("--traceback", is_flag=True, help="Show Python's traceback for errors (for bug reports).")
 def cli(traceback: bool) -> None:
-    """Jacobian-vector products of a function given as text, like torch.autograd.functional.jvp.
+    """torch.autograd.functional for a function given as text: jvp, vjp, jacobian, hessian, hvp, vhp.
 
     FUNC is differentiated symbolically (sympy) and evaluated with numpy.
     """

@@ -57,9 +57,10 @@ def _verdict(check_too: bool, name: str, program: Any, point: Any, request: Any,
 
 
 VJP_EXAMPLES = """\b
-Examples:
+Examples (from the project folder; the arrays are in samples/):
   jvpcli vjp 'x.exp().sum(dim=1)' x=samples/x44.npy -v ones
-  jvpcli vjp @samples/mlp.py x=samples/x.npy W=samples/W.npy b=samples/b.npy
+  jvpcli vjp @samples/mlp.py samples/x.npy samples/W.npy samples/b.npy
+  jvpcli vjp 'sin(x) * x' '[0.5, 1.5]' -v '[[1, 0], [0, 1]]' --batch
 """
 
 
@@ -92,9 +93,10 @@ def vjp(
 
 
 JACOBIAN_EXAMPLES = """\b
-Examples:
-  jvpcli jacobian 'sin(x) * x' 'linspace(0, 1, 5)'
-  jvpcli jacobian 'lambda x, y: x @ y' x=samples/A.npy 'y=ones(4)' --format json
+Examples (from the project folder; the arrays are in samples/):
+  jvpcli jacobian 'sin(x) * x' 'linspace(0, 1, 5)'   # diagonal: one jvp
+  jvpcli jacobian 'lambda x, W: tanh(W @ x)' samples/x.npy samples/W.npy \\
+      --format json
 """
 
 
@@ -128,9 +130,10 @@ def jacobian(
 
 
 HESSIAN_EXAMPLES = """\b
-Examples:
+Examples (from the project folder; the arrays are in samples/):
   jvpcli hessian '(x**3).sum()' '[1.0, 2.0]'
-  jvpcli hessian @samples/mlp.py x=samples/x.npy W=samples/W.npy b=samples/b.npy --format npz -o h.npz
+  jvpcli hessian @samples/mlp.py samples/x.npy samples/W.npy samples/b.npy \\
+      -o hessian.npz                    # keys hessian_0_0, hessian_0_1, ...
 """
 
 
@@ -160,9 +163,10 @@ def hessian(
 
 def _product_command(kind: str, what: str) -> click.Command:
     examples = f"""\b
-Examples:
+Examples (from the project folder; the arrays are in samples/):
   jvpcli {kind} '(x**3).sum()' '[1.0, 2.0]' -v '[1, 0]'
-  jvpcli {kind} @samples/mlp.py x=samples/x.npy W=samples/W.npy b=samples/b.npy -v rand -v rand -v rand
+  jvpcli {kind} @samples/mlp.py samples/x.npy samples/W.npy samples/b.npy \\
+      -v rand -v rand -v rand
 """
 
     @click.command(kind, epilog=examples, short_help=f"Output and {what}.")

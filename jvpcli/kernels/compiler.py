@@ -17,7 +17,7 @@ from jvpcli.kernels.kernel import Kernel, Result, label
 from jvpcli.lang.build import build
 from jvpcli.lang.parse import Program
 from jvpcli.symbolic import dag, derive, reverse
-from jvpcli.symbolic.ops import ArrayOp
+from jvpcli.symbolic.ops import ArrayOp, value_args
 from jvpcli.symbolic.printing import func_text
 from jvpcli.symbolic.shapes import acts_row_wise, reduces
 
@@ -95,8 +95,16 @@ def derive_jvp(
 
 
 def depends(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]) -> tuple[tuple[int, ...], ...]:
-    """Per expression, the positions of the arguments it depends on."""
-    return tuple(tuple(i for i, a in enumerate(args) if a in dag.free_symbols([e])) for e in exprs)
+    """Per expression, the positions of the arguments its *values* depend on: an argument
+    that only gives a shape (a witness, ``zeros_like(x)``) or only decides a condition
+    (``x > 0``) is not one, as in torch, where such an input gets no gradient."""
+    reach: dict[sp.Basic, frozenset] = {}
+    for node in dag.nodes(exprs):
+        if isinstance(node, sp.Symbol):
+            reach[node] = frozenset((node,))
+        else:
+            reach[node] = frozenset().union(*(reach[a] for a in value_args(node)))
+    return tuple(tuple(i for i, a in enumerate(args) if a in reach[e]) for e in exprs)
 
 
 def elementwise_in(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]) -> tuple[tuple[int, ...], ...]:
@@ -177,6 +185,18 @@ def _outputs_and(b: Built, kind: str, exprs: Sequence[sp.Expr]) -> list[Result]:
     return results + [Result(name, ("arg", j)) for j, name in enumerate(per_input[: len(exprs)])]
 
 
+def compile_outputs(
+    program: Program,
+    inputs: Sequence[tuple[str, bool]],
+    constants: Sequence[tuple[str, bool]] = (),
+    create_graph: bool = False,
+) -> Kernel:
+    """FUNC's outputs alone: what their shapes are, before cotangents shaped like them."""
+    b = built(program, inputs, constants)
+    results = [Result(name) for name in result_names("output", len(b.outputs), b.is_tuple)]
+    return kernel_of("output", b, [], list(b.outputs), results, create_graph)
+
+
 def compile_vjp(
     program: Program,
     inputs: Sequence[tuple[str, bool]],
@@ -216,4 +236,4 @@ def compile_hvp(
 
 
 #: the compiler of each mode: ``(program, inputs, constants, create_graph, *extra) -> Kernel``
-COMPILERS = {"jvp": compile_jvp, "vjp": compile_vjp, "hvp": compile_hvp}
+COMPILERS = {"output": compile_outputs, "jvp": compile_jvp, "vjp": compile_vjp, "hvp": compile_hvp}

@@ -344,6 +344,49 @@ def _outer(x: Any, y: Any) -> sp.Expr:
     return o.ArrayEinsum.make(*flat, subscripts="i,j->ij")
 
 
+# ---- what printed reverse-mode graphs call (--create-graph), read back ------------------
+def _plain(value: Any) -> Any:
+    """A parameter printed as a Python literal, with sympy's integers as ints."""
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, sp.Integer):
+        return int(value)
+    if value is None or isinstance(value, (str, int)):
+        return value
+    raise ArgError(f"unexpected parameter {value!r}")
+
+
+register("sum_like", method=False)(lambda g, like: o.ArraySumLike.make(array(g), array(like)))
+register("reshape_like", method=False)(lambda g, like: o.ArrayReshapeLike.make(array(g), array(like)))
+register("scatter_like", method=False)(
+    lambda g, like, index=(): o.ArrayScatter.make(array(g), array(like), index=_plain(index))
+)
+register("diag_like", method=False)(lambda g, like, k=0: o.ArrayDiagLike.make(array(g), array(like), k=integer(k, "k")))
+
+
+@register("trace_like", method=False)
+def _trace_like(g: Any, like: Any, offset: Any = 0, axis1: Any = 0, axis2: Any = 1) -> sp.Expr:
+    ints = {"offset": integer(offset, "offset"), "axis1": integer(axis1, "axis1"), "axis2": integer(axis2, "axis2")}
+    return o.ArrayTraceLike.make(array(g), array(like), **ints)
+
+
+@register("concat_part", method=False)
+def _concat_part(g: Any, *likes: Any, axis: Any = 0, part: Any = 0) -> sp.Expr:
+    return o.ArrayConcatPart.make(
+        array(g), *(array(a) for a in likes), axis=integer(axis, "axis"), part=integer(part, "part")
+    )
+
+
+@register("contract_t", method=False)
+def _contract_t(g: Any, *operands: Any, kind: Any = "matmul", part: Any = 0) -> sp.Expr:
+    if not isinstance(kind, str):
+        raise ArgError("contract_t(): kind is 'matmul', 'dot' or einsum subscripts")
+    index = integer(part, "part")
+    if not 0 <= index < len(operands):
+        raise ArgError("contract_t(): part must name one of the operands")
+    return o.ArrayContractT.make(array(g), *(array(a) for a in operands), kind=kind, part=index)
+
+
 CONSTANTS: dict[str, Any] = {"pi": sp.pi, "e": sp.E, "inf": sp.oo, "nan": sp.nan, "newaxis": None}
 #: attributes without a call: ``x.T``, ``z.real``
 ATTRIBUTES: dict[str, Builtin] = {"T": FUNCTIONS["t"], "real": FUNCTIONS["real"], "imag": FUNCTIONS["imag"]}
