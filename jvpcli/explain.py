@@ -11,35 +11,37 @@ import sympy as sp
 
 from jvpcli.errors import UsageError
 from jvpcli.kernels import codegen
-from jvpcli.kernels.compiler import MAX_GRAPH_NODES, Derived, derive_jvp
+from jvpcli.kernels.compiler import MAX_GRAPH_NODES, Derived, derive_mode
 from jvpcli.lang.parse import Program, parse
 from jvpcli.symbolic import dag
 from jvpcli.symbolic.printing import func_text
 
-MODES = ("jvp",)
+MODES = ("jvp", "vjp", "hvp", "vhp")
 
 
-def derived(func: str | Program, complex_inputs: Sequence[str] = (), constants: Sequence[str] = ()) -> Derived:
+def derived(
+    func: str | Program, complex_inputs: Sequence[str] = (), constants: Sequence[str] = (), mode: str = "jvp"
+) -> Derived:
+    if mode not in MODES:
+        raise UsageError(f"mode must be one of {', '.join(MODES)}")
     program = func if isinstance(func, Program) else parse(func)
     names = program.input_names(frozenset(complex_inputs), frozenset(constants))
-    return derive_jvp(program, [(n, n in complex_inputs) for n in names], [(c, False) for c in constants])
+    return derive_mode(program, [(n, n in complex_inputs) for n in names], [(c, False) for c in constants], mode)
 
 
 def result_names(d: Derived) -> list[str]:
-    n = len(d.outputs)
-    if not d.is_tuple:
-        return ["output", "jvp"]
-    return [f"output_{i}" for i in range(n)] + [f"jvp_{i}" for i in range(n)]
+    return d.names()
 
 
 def as_def(d: Derived) -> str:
-    """``def jvp(x, v_x): ...`` that jvpcli reads back as FUNC; subexpressions used twice become names."""
+    """``def jvp(x, v_x): ...`` (``def vjp(x, u)``, ...) that jvpcli reads back as FUNC;
+    subexpressions used twice become names."""
     exprs = [*d.outputs, *d.jvps]
     taken = {s.name for s in (*d.inputs, *d.tangents, *d.constants)}
     names = sp.numbered_symbols("w", exclude=[sp.Symbol(t) for t in taken])
     shared, reduced = codegen.live(*sp.cse(exprs, symbols=names, order="none"))
     params = ", ".join(s.name for s in (*d.inputs, *d.tangents, *d.constants))
-    lines = [f"def jvp({params}):"]
+    lines = [f"def {d.kind}({params}):"]
     lines += [f"    {name} = {func_text(value)}" for name, value in shared]
     results = result_names(d)
     lines += [f"    {name} = {func_text(e)}" for name, e in zip(results, reduced)]
@@ -73,6 +75,4 @@ def show(
     constants: Sequence[str] = (),
 ) -> str:
     """The derivative jvpcli computes: ``text`` (a def jvpcli reads back), ``latex`` or ``code``."""
-    if mode not in MODES:
-        raise UsageError(f"mode must be one of {', '.join(MODES)}")
-    return STYLES[style](derived(func, complex_inputs, constants))
+    return STYLES[style](derived(func, complex_inputs, constants, mode))

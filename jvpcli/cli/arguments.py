@@ -70,7 +70,13 @@ def formula_arguments(command: Callable[..., None]) -> Callable[..., None]:
     """FUNC alone, for the commands that need no arrays (show, codegen)."""
     decorators = [
         click.argument("func"),
-        click.option("--mode", type=click.Choice(["jvp"]), default="jvp", show_default=True, help="Which derivative."),
+        click.option(
+            "--mode",
+            type=click.Choice(["jvp", "vjp", "hvp", "vhp"]),
+            default="jvp",
+            show_default=True,
+            help="Which derivative (vjp: cotangents u/u_i; hvp, vhp: one-element FUNC).",
+        ),
         click.option("--complex", "complex_inputs", multiple=True, metavar="NAME", help="Treat this input as complex."),
         click.option("-c", "--constant", "constants", multiple=True, metavar="NAME", help="A name that is a constant."),
     ]

@@ -25,7 +25,12 @@ def _output_options(name: str, graph: bool) -> Callable[[Callable[..., None]], C
                 default=None,
                 help="Output format (default: table, or from -o's extension).",
             ),
-            click.option("--only", type=click.Choice(["output", name]), default=None, help="Report only these arrays."),
+            click.option(
+                "--only",
+                type=click.Choice(["output", name] if graph else [name]),
+                default=None,
+                help="Report only these arrays.",
+            ),
             click.option(
                 "-o", "out_path", type=click.Path(dir_okay=False), default=None, help="Write to a file, atomically."
             ),

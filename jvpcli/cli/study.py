@@ -9,6 +9,7 @@ import click
 
 from jvpcli import __version__
 from jvpcli.cli.arguments import formula_arguments, point_arguments
+from jvpcli.errors import UsageError
 
 CHECK_EXAMPLES = """\b
 Examples (from the project folder; the arrays are in samples/):
@@ -40,12 +41,37 @@ Examples (from the project folder; the arrays are in samples/):
     metavar="PATH.png",
     help="Draw <w, f(x + t v)> beside its tangent line; '-' draws it on the terminal.",
 )
-def check(request: Any, plot_path: str | None) -> None:
-    """Compare FUNC's symbolic jvp with a central finite difference; exit 1 when they disagree.
+@click.option(
+    "--mode",
+    type=click.Choice(["jvp", "vjp", "jacobian", "hessian", "hvp", "vhp"]),
+    default="jvp",
+    show_default=True,
+    help="Which derivative to check (-v as that command takes it).",
+)
+def check(request: Any, plot_path: str | None, mode: str) -> None:
+    """Compare FUNC's symbolic derivative with central finite differences; exit 1 when they disagree.
 
     Tolerances follow torch.autograd.gradcheck: atol 1e-5, rtol 1e-3 in double precision;
     atol 1e-2, rtol 1e-2 in single precision. The step is eps**(1/3) scaled to x and v.
     """
+    if mode != "jvp":
+        from jvpcli import family
+
+        if plot_path is not None:
+            raise UsageError("--plot draws the jvp: use it with --mode jvp")
+        options = request.options()
+        if mode == "vjp":
+            program, point, us = request.load_cotangents()
+            outcome = family.vjp_at(program, point.inputs, us, point.constants, options)
+        elif mode in ("hvp", "vhp"):
+            program, point = request.load()
+            outcome = family.product_at(mode, program, point.inputs, point.tangents, point.constants, options)
+        else:
+            program, point = request.load(tangents=False)
+            compute = family.jacobian_at if mode == "jacobian" else family.hessian_at
+            outcome = compute(program, point.inputs, point.constants, options)
+        family_verdict(mode, program, point, request, outcome, sys.stdout)
+        return
     program, point = request.load()
     if plot_path is not None:
         _plot(program, point, request, plot_path)
@@ -122,4 +148,5 @@ def codegen(func: str, out_path: str, mode: str, complex_inputs: tuple[str, ...]
     from jvpcli.kernels.export import module_source
 
     text = read_func(func)
-    write_atomic(out_path, module_source(text, derived(text, complex_inputs, constants), __version__).encode())
+    source = module_source(text, derived(text, complex_inputs, constants, mode), __version__)
+    write_atomic(out_path, source.encode())

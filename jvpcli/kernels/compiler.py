@@ -79,6 +79,40 @@ class Derived:
     outputs: tuple[sp.Expr, ...]
     jvps: tuple[sp.Expr, ...]
     is_tuple: bool
+    #: which product ``jvps`` holds: jvp (one per output), vjp, hvp or vhp (one per input);
+    #: ``tangents`` are then cotangents ``u``/``u_i`` (vjp) or tangents ``v_NAME``
+    kind: str = "jvp"
+    #: hvp and vhp: the gradient the products are the jvp of
+    gradients: tuple[sp.Expr, ...] = ()
+
+    def names(self) -> list[str]:
+        """Result names: ``output``/``output_i``, then ``jvp``/``jvp_i`` (or the kind's)."""
+        n, per_input = len(self.outputs), self.kind != "jvp"
+        outs = [f"output_{i}" for i in range(n)] if self.is_tuple else ["output"]
+        many = len(self.inputs) != 1 if per_input else self.is_tuple
+        return outs + ([f"{self.kind}_{i}" for i in range(len(self.jvps))] if many else [self.kind])
+
+
+def derive_mode(
+    program: Program, inputs: Sequence[tuple[str, bool]], constants: Sequence[tuple[str, bool]] = (), mode: str = "jvp"
+) -> Derived:
+    """FUNC's outputs and one family member's products as expressions (show, codegen)."""
+    if mode == "jvp":
+        return derive_jvp(program, inputs, constants)
+    b = built(program, inputs, constants)
+    taken = {n for n, _ in (*inputs, *constants)}
+    if mode == "vjp":
+        is_complex = any(c for _, c in (*inputs, *constants))
+        us = [symbol(n, is_complex) for n in cotangent_names(len(b.outputs), b.is_tuple, taken)]
+        vjps = reverse.vjp(b.outputs, b.inputs, us)
+        return Derived(b.inputs, tuple(us), b.constants, b.outputs, tuple(vjps), b.is_tuple, "vjp")
+    if b.is_tuple:
+        raise ShapeError("FUNC must return a single value (not a tuple) with a single element")
+    names = tangent_names([x.name for x in b.inputs], taken)
+    ts = [symbol(t, x.is_extended_real is not True) for t, x in zip(names, b.inputs)]
+    grads = reverse.vjp(b.outputs, b.inputs, [sp.S.One])
+    products = derive.jvp(grads, dict(zip(b.inputs, ts)))
+    return Derived(b.inputs, tuple(ts), b.constants, b.outputs, tuple(products), False, mode, tuple(grads))
 
 
 def derive_jvp(
@@ -220,19 +254,12 @@ def compile_hvp(
 ) -> Kernel:
     """The output, its gradient, and the gradient's jvp along tangents ``v_NAME``: the
     Hessian-vector product, forward over reverse (one symbolic pass more than the gradient)."""
-    b = built(program, inputs, constants)
-    if b.is_tuple:
-        raise ShapeError("FUNC must return a single value (not a tuple) with a single element")
-    taken = {n for n, _ in (*inputs, *constants)}
-    ts = [
-        symbol(t, x.is_extended_real is not True)
-        for t, x in zip(tangent_names([x.name for x in b.inputs], taken), b.inputs)
-    ]
-    grads = reverse.vjp(b.outputs, b.inputs, [sp.S.One])
-    products = derive.jvp(grads, dict(zip(b.inputs, ts)))
+    d = derive_mode(program, inputs, constants, "hvp")
+    b, grads = Built(d.inputs, d.constants, d.outputs, d.is_tuple), d.gradients
     results = _outputs_and(b, "gradient", grads)
-    results += [Result(name, ("arg", j)) for j, name in enumerate(result_names("product", len(ts), len(ts) != 1))]
-    return kernel_of("hvp", b, ts, [*b.outputs, *grads, *products], results, create_graph)
+    products = result_names("product", len(d.jvps), len(d.jvps) != 1)
+    results += [Result(name, ("arg", j)) for j, name in enumerate(products)]
+    return kernel_of("hvp", b, d.tangents, [*b.outputs, *grads, *d.jvps], results, create_graph)
 
 
 #: the compiler of each mode: ``(program, inputs, constants, create_graph, *extra) -> Kernel``
