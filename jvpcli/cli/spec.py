@@ -38,7 +38,8 @@ POINT = (
     Opt(
         ("-v",),
         "tangents",
-        "A tangent, by name or in input order; repeat for each input.",
+        "A tangent, by name or in input order; repeat for each input. "
+        "It may be left out when FUNC has one input with one element (then 1).",
         kind="many",
         metavar="[NAME=]SOURCE",
     ),
