@@ -18,7 +18,7 @@ from jvpcli.lang.build import build
 from jvpcli.lang.parse import Program
 from jvpcli.symbolic import dag, derive
 from jvpcli.symbolic.printing import func_text
-from jvpcli.symbolic.shapes import acts_row_wise, reduces
+from jvpcli.symbolic.shapes import acts_row_wise, reduces, row_breaker
 
 MAX_GRAPH_NODES = 100_000
 
@@ -98,3 +98,15 @@ def compile_jvp(
         reduces=reduces(exprs),
         graph=graph,
     )
+
+
+def row_breaker_text(
+    program: Program, inputs: Sequence[tuple[str, bool]], constants: Sequence[tuple[str, bool]] = ()
+) -> str:
+    """Which operation of FUNC (or of its jvp) mixes the rows of axis 0, for messages."""
+    d = derive_jvp(program, inputs, constants)
+    node = row_breaker([*d.outputs, *d.jvps])
+    if node is None:
+        return "every operation acts row by row"
+    text = func_text(node)
+    return f"'{text if len(text) <= 60 else text[:57] + '...'}' mixes the rows of axis 0"

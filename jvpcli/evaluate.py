@@ -21,6 +21,20 @@ def evaluate(
     threads: int | None = None,
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Outputs and jvps; ``threads`` for blocked evaluation (default: every core)."""
+    outputs, results, bad = finished(kernel, inputs, tangents, constants, threads)
+    warn_non_finite(kernel, bad)
+    return outputs, results
+
+
+def finished(
+    kernel: Kernel,
+    inputs: Sequence[np.ndarray],
+    tangents: Sequence[np.ndarray],
+    constants: Sequence[np.ndarray] = (),
+    threads: int | None = None,
+) -> tuple[list[np.ndarray], list[np.ndarray], list[int]]:
+    """Outputs, jvps, and how many non-finite values each holds (outputs first); no warning,
+    so that a streamed evaluation can add up its blocks' counts."""
     fn = load(kernel.source)
     single = np.result_type(*inputs, *constants).char in "efF"
     with np.errstate(all="ignore"):
@@ -39,13 +53,21 @@ def evaluate(
     results = [_finish(j, single, like=o, owned=f) for j, o, f in zip(jvps, outputs, owned[len(outs) :])]
     # the blocks' own check holds where the result is the very array they filled (no cast)
     known = [f and a is r for f, a, r in zip(finite, [*outputs, *results], [*outs, *jvps])] if finite else []
-    for kind, arrays, offset in (("output", outputs, 0), ("jvp", results, len(outputs))):
-        for i, a in enumerate(arrays):
-            if not (known and known[offset + i]) and not blocked.all_finite(a):
-                bad = a.size - int(np.count_nonzero(np.isfinite(a)))
-                message = f"{label(kind, i, kernel.is_tuple)} has {bad} non-finite value(s) (NaN or infinity)"
-                warnings.warn(message, NonFiniteWarning, stacklevel=2)
-    return outputs, results
+    bad = [
+        0 if (known and known[i]) or blocked.all_finite(a) else a.size - int(np.count_nonzero(np.isfinite(a)))
+        for i, a in enumerate([*outputs, *results])
+    ]
+    return outputs, results, bad
+
+
+def warn_non_finite(kernel: Kernel, bad: Sequence[int]) -> None:
+    """One warning per result that holds NaN or infinity; ``bad`` counts them, outputs first."""
+    half = len(bad) // 2
+    for kind, counts in (("output", bad[:half]), ("jvp", bad[half:])):
+        for i, count in enumerate(counts):
+            if count:
+                message = f"{label(kind, i, kernel.is_tuple)} has {count} non-finite value(s) (NaN or infinity)"
+                warnings.warn(message, NonFiniteWarning, stacklevel=3)
 
 
 def label(kind: str, index: int, is_tuple: bool) -> str:
