@@ -205,16 +205,14 @@ class Generated(Rows):
     def read(self, lo: int, hi: int, out: np.ndarray | None = None) -> np.ndarray:
         rest = self.shape[1:]
         shape = (hi - lo, *rest) if self.shape else ()
-        count, first = math.prod(shape), lo * math.prod(rest) if self.shape else 0
+        out = np.empty(shape) if out is None else out
+        flat, first = out.reshape(-1), lo * math.prod(rest) if self.shape else 0
         if self.kind in ("ones", "zeros"):
-            block = np.full(shape, 1.0 if self.kind == "ones" else 0.0)
+            flat.fill(1.0 if self.kind == "ones" else 0.0)
         elif self.kind == "rand":
-            block = _stream(self.seed, self.start + first).random(count).reshape(shape)
+            _stream(self.seed, self.start + first).random(out=flat)
         else:
-            block = _normal(self.seed, self.start, first, count).reshape(shape)
-        if out is None:
-            return block
-        out[...] = block
+            _normal(self.seed, self.start, first, flat)
         return out
 
     @property
@@ -234,12 +232,18 @@ def _stream(seed: int, position: int) -> np.random.Generator:
     return np.random.Generator(bits)
 
 
-def _normal(seed: int, first_page: int, first: int, count: int) -> np.ndarray:
-    """Numbers ``first`` to ``first + count`` of the ``randn`` pages from ``first_page`` on."""
-    lo, hi = first // PAGE, -(-(first + count) // PAGE)
-    pages = [_stream(seed, (first_page + p + 1) * STREAM).standard_normal(PAGE) for p in range(lo, hi)]
-    joined = np.concatenate(pages) if len(pages) > 1 else pages[0] if pages else np.empty(0)
-    return joined[first - lo * PAGE : first - lo * PAGE + count]
+def _normal(seed: int, first_page: int, first: int, out: np.ndarray) -> None:
+    """Numbers ``first`` on of the ``randn`` pages from ``first_page`` on, into ``out``."""
+    done = 0
+    while done < len(out):
+        page, at = divmod(first + done, PAGE)
+        take = min(PAGE - at, len(out) - done)
+        numbers = _stream(seed, (first_page + page + 1) * STREAM)
+        if at == 0 and take == PAGE:
+            numbers.standard_normal(out=out[done : done + take])
+        else:
+            out[done : done + take] = numbers.standard_normal(PAGE)[at : at + take]
+        done += take
 
 
 def from_spec(spec: tuple) -> Rows:

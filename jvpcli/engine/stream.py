@@ -87,10 +87,15 @@ def plan(args: Sequence[Rows | np.ndarray], budget: int, threads: int, result_ro
     split = [a.ndim == ndim and a.shape[0] == n for a in args]
     row_bytes = sum(_row_bytes(a) for a, s in zip(args, split) if s)
     whole = sum(a.nbytes for a, s in zip(args, split) if not s)
-    # two blocks of inputs (one being read), one block of results, threads' temporaries
+    # per row of a block: its inputs twice (one block being read ahead), its results twice
+    # (the last, shorter block gets buffers of its own); then the threads' temporaries
     room = budget - resident() - whole - threads * THREAD_BYTES
-    inputs = min(INPUT_BYTES, room // 3)
-    rows = min(inputs // max(row_bytes, 1), RESULT_BYTES // max(result_row_bytes, 1), n)
+    rows = min(
+        room // max(2 * (row_bytes + result_row_bytes), 1),
+        INPUT_BYTES // max(row_bytes, 1),
+        RESULT_BYTES // max(result_row_bytes, 1),
+        n,
+    )
     if rows < 1 or whole > budget // 4:
         return None
     return Plan(n, split, int(rows))

@@ -59,9 +59,10 @@ def acts_row_wise(exprs: Iterable[sp.Basic]) -> bool:
 
 
 def row_breaker(exprs: Iterable[sp.Basic]) -> sp.Basic | None:
-    """An operation that mixes rows of axis 0 (``x.sum(axis=0)``, ``x @ A``, ``x[0]``), if any."""
+    """An operation that mixes rows of axis 0 (``x.sum(axis=0)``, ``x @ A``, ``x[0]``), if any:
+    the first one met, expressions in order."""
     seen: set[sp.Basic] = set()
-    todo = list(exprs)
+    todo = list(exprs)[::-1]
     while todo:
         node = todo.pop()
         if node in seen:
@@ -76,7 +77,7 @@ def row_breaker(exprs: Iterable[sp.Basic]) -> sp.Basic | None:
             axes = axis if isinstance(axis, tuple) else (axis,)
             if axis is None or not axes or not all(isinstance(a, int) and a > 0 for a in axes):
                 return node
-        todo.extend(node.args)
+        todo.extend(node.args[::-1])
     return None
 
 
