@@ -24,9 +24,9 @@ import numpy as np
 
 from jvpcli.arrays.npystream import NpyOut, Spool
 from jvpcli.arrays.rows import ArrayRows, Rows
+from jvpcli.engine import memory
+from jvpcli.engine.evaluate import evaluate, finished, warn_non_finite
 from jvpcli.errors import ComputeError
-from jvpcli.evaluate import evaluate, finished, warn_non_finite
-from jvpcli.kernels import memory
 from jvpcli.kernels.kernel import Kernel
 
 #: in-memory work up to this many bytes runs in memory; beyond it, row-wise work streams
@@ -101,79 +101,62 @@ def plan(args: Sequence[Rows | np.ndarray], budget: int, threads: int, result_ro
     return Plan(n, split, int(rows))
 
 
-def _rows(arrays: Sequence[Rows | np.ndarray]) -> list[Rows]:
-    return [a if isinstance(a, Rows) else ArrayRows(np.asarray(a)) for a in arrays]
-
-
 def _row_bytes(a: Rows | np.ndarray) -> int:
     return a.itemsize * (a.size // a.shape[0]) if isinstance(a, np.ndarray) else a.row_bytes
 
 
 def evaluate_rows(
     kernel: Kernel,
-    inputs: Sequence[Rows | np.ndarray],
-    tangents: Sequence[Rows | np.ndarray],
-    constants: Sequence[Rows | np.ndarray],
+    args: Sequence[Rows | np.ndarray],
     threads: int | None = None,
     budget: int | None = None,
     spool: Spool | None = None,
     progress: Progress | None = None,
-    why: Callable[[], str] | None = None,
-) -> tuple[list[np.ndarray], list[np.ndarray]]:
+) -> list[np.ndarray]:
     """``evaluate`` on rows: in memory where that is small or cannot be helped, else streamed.
 
     Streamed results are ``.npy`` files of ``spool`` (an anonymous one by default), mapped
-    read-only. ``why`` names the operation that keeps a kernel from streaming.
+    read-only.
     """
-    from jvpcli.kernels.blocked import default_threads
+    from jvpcli.engine.blocked import default_threads
 
-    inputs, tangents, constants = (_rows(g) for g in (inputs, tangents, constants))
-    args = [*inputs, *tangents, *constants]
+    rows = [a if isinstance(a, Rows) else ArrayRows(np.asarray(a)) for a in args]
     # a budget given is both where streaming starts and the limit; by default streaming
     # starts at STREAM_ABOVE and work that cannot stream may take half the machine
     limit, budget = budget or default_memory(), budget or STREAM_ABOVE
-    need = in_memory_bytes(args, 2 * kernel.n_outputs)
+    need = in_memory_bytes(rows, len(kernel.results))
     workers = threads or default_threads()
-    layout = plan(args, budget, workers) if kernel.row_wise and need > budget else None
+    layout = plan(rows, budget, workers) if kernel.row_wise and need > budget else None
     if layout is None:
         if need > limit:
-            reason = why() if why and not kernel.row_wise else "its arrays do not split into rows of axis 0"
+            reason = (
+                f"'{kernel.row_breaker}' mixes the rows of axis 0"
+                if not kernel.row_wise
+                else ("its arrays do not split into rows of axis 0")
+            )
             raise ComputeError(
                 f"FUNC cannot be streamed ({reason}) and in memory it would need about {_size(need)}, "
                 f"more than the memory budget of {_size(limit)} (--memory)"
             )
-        xs, ts, cs = ([a.whole() for a in group] for group in (inputs, tangents, constants))
-        return evaluate(kernel, xs, ts, cs, threads)
-    return Streamer(kernel, args, (len(inputs), len(tangents)), workers, budget, threads).run(
-        spool or Spool(keep=False), progress
-    )
+        return evaluate(kernel, [a.whole() for a in rows], threads)
+    return Streamer(kernel, rows, workers, budget, threads).run(spool or Spool(keep=False), progress)
 
 
 class Streamer:
     """One streamed evaluation: probe the results' layout, then read, compute and write blocks."""
 
-    def __init__(
-        self,
-        kernel: Kernel,
-        args: Sequence[Rows],
-        counts: tuple[int, int],
-        workers: int,
-        budget: int,
-        threads: int | None,
-    ) -> None:
-        self.kernel, self.args, self.counts, self.threads = kernel, list(args), counts, threads
-        self.first = plan(args, budget, workers)
-        assert self.first is not None
-        self.n, self.split = self.first.n, self.first.split
+    def __init__(self, kernel: Kernel, args: Sequence[Rows], workers: int, budget: int, threads: int | None) -> None:
+        self.kernel, self.args, self.threads = kernel, list(args), threads
+        first = plan(args, budget, workers)
+        assert first is not None
+        self.n, self.split = first.n, first.split
         self.wholes = [None if s else a.whole() for a, s in zip(args, self.split)]
         self.budget, self.workers = budget, workers
 
     def call(self, blocks: Sequence[np.ndarray | None]) -> tuple[list[np.ndarray], list[int]]:
         """The kernel's finished results on one block of rows, and their non-finite counts."""
         parts: list[np.ndarray] = [b if b is not None else w for b, w in zip(blocks, self.wholes)]  # type: ignore[misc]
-        i, t = self.counts
-        outputs, jvps, bad = finished(self.kernel, parts[:i], parts[i : i + t], parts[i + t :], self.threads)
-        return [*outputs, *jvps], bad
+        return finished(self.kernel, parts, self.threads)
 
     def read(self, lo: int, hi: int, into: list[np.ndarray | None] | None = None) -> list[np.ndarray | None]:
         return [
@@ -181,7 +164,7 @@ class Streamer:
             for k, (a, s) in enumerate(zip(self.args, self.split))
         ]
 
-    def run(self, spool: Spool, progress: Progress | None) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    def run(self, spool: Spool, progress: Progress | None) -> list[np.ndarray]:
         # Two probes of 1 and 2 rows: a result follows the rows when its length does
         one, first_bad = self.call(self.read(0, 1))
         two, _ = self.call(self.read(1, 3))
@@ -217,9 +200,7 @@ class Streamer:
                     progress(k + 1, len(spans), total * hi // self.n, total)
         bad = [b if f else c for b, c, f in zip(bad, first_bad, follows)]
         warn_non_finite(self.kernel, bad)
-        results = [spool.finish(out) if out is not None else value for out, value in zip(outs, one)]
-        half = len(results) // 2
-        return results[:half], results[half:]
+        return [spool.finish(out) if out is not None else value for out, value in zip(outs, one)]
 
     def _buffers(self, rows: int) -> list[np.ndarray | None]:
         """One block of each split argument, reused for every block (no page faults)."""

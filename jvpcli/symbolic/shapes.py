@@ -53,14 +53,10 @@ def reduces(exprs: Iterable[sp.Basic]) -> bool:
     return any(isinstance(node, BY_AXIS) for node in dag.nodes(exprs))
 
 
-def acts_row_wise(exprs: Iterable[sp.Basic]) -> bool:
-    """Every operation treats rows (axis 0) apart: blocks of rows may be evaluated separately."""
-    return row_breaker(exprs) is None
-
-
 def row_breaker(exprs: Iterable[sp.Basic]) -> sp.Basic | None:
     """An operation that mixes rows of axis 0 (``x.sum(axis=0)``, ``x @ A``, ``x[0]``), if any:
-    the first one met, expressions in order."""
+    the first one met, expressions in order. Without one, blocks of rows may be evaluated
+    separately."""
     seen: set[sp.Basic] = set()
     todo = list(exprs)[::-1]
     while todo:
