@@ -25,6 +25,7 @@ OPTS = {d: opt for opts, _, _ in spec.FAST.values() for opt in opts for d in opt
 #: values of each type, the borderline ones among them (click refuses 0 threads and -o of a folder)
 GOOD = {"text": ["x=ones(2)", "ones", "-", "=x"], "int": ["3", " 4", "1_0", "-1", "x"], "count": ["2", "+1", "0"]}
 GOOD["file"] = ["out.npy", "x.json", "README.md", ".", "samples"]
+GOOD["size"] = ["1GiB", " 512mib ", "2G", "1.5k", "4096", "0", "-1", "1e3"]
 
 
 @st.composite
@@ -91,7 +92,7 @@ def test_the_fast_parse_is_clicks_or_declines(argv):
         ["--traceback", "jvp", "-v", "ones", "sin(x)", "[1, 2]", "--seed=3", "--threads", "2", "--no-cache"],
         ["jvp", "lambda x, y: x*y", "-i", "x=1", "--input=y=2", "-vones", "-v", "rand", "-c", "A=eye(2)"],
         ["jvp", "-o", "out.npz", "--only", "jvp", "--dtype", "float32", "--strict", "--create-graph", "--", "-x", "1"],
-        ["jvp", "x", "-", "-v", "-", "--format", "npy", "--check"],
+        ["jvp", "x", "-", "-v", "-", "--format", "npy", "--check", "--memory", "1GiB", "--quiet"],
     ],
 )
 def test_common_lines_take_the_fast_path_with_clicks_values(argv, monkeypatch, tmp_path):

@@ -40,7 +40,8 @@ def _settings(opt: spec.Opt) -> dict[str, Any]:
 def _type(opt: spec.Opt) -> Any:
     if opt.type == "choice":
         return click.Choice(opt.choices)
-    return {"text": None, "int": int, "count": click.IntRange(min=1), "file": click.Path(dir_okay=False)}[opt.type]
+    types = {"text": None, "int": int, "count": click.IntRange(min=1), "file": click.Path(dir_okay=False)}
+    return Size() if opt.type == "size" else types[opt.type]
 
 
 def point_arguments(command: Callable[..., None]) -> Callable[..., None]:
@@ -54,6 +55,20 @@ def point_arguments(command: Callable[..., None]) -> Callable[..., None]:
         command(request, **rest)
 
     return click.argument("func")(click.argument("sources", nargs=-1)(options(spec.POINT)(bundled)))
+
+
+class Size(click.ParamType):
+    """A number of bytes written as 1GiB, 512MiB, 2G or 4096 (read by ``spec.size``)."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        size = spec.size(str(value))
+        if size is None:
+            self.fail(f"'{value}' is not a size like 1GiB, 512MiB or 4096", param, ctx)
+        return size
 
 
 def formula_arguments(command: Callable[..., None]) -> Callable[..., None]:

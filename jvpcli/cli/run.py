@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 from jvpcli.api import Options, Point, jvp_at, prepare
 from jvpcli.arrays.sources import SourceReader
-from jvpcli.cli.binding import load
+from jvpcli.cli.binding import Bound, load
 from jvpcli.cli.output import emit
 from jvpcli.errors import SourceError, UsageError
 from jvpcli.lang.parse import Program, parse
@@ -39,14 +39,19 @@ class Request(NamedTuple):
     seed: int
     threads: int | None
     cache: bool
+    memory: int | None = None
+    quiet: bool = False
 
-    def options(self, **flags: bool) -> Options:
-        return Options(dtype=self.dtype, threads=self.threads, cache=self.cache, **flags)
+    def options(self, **flags: Any) -> Options:
+        return Options(dtype=self.dtype, threads=self.threads, cache=self.cache, memory=self.memory, **flags)
 
-    def load(self) -> tuple[Program, Point]:
+    def load(self, lazy: bool = False) -> tuple[Program, Point]:
+        """FUNC and its arrays; with ``lazy``, files and generators stay ``Rows`` (read when needed)."""
         program = parse(read_func(self.func))
         reader = SourceReader(stdin=sys.stdin.buffer if sys.stdin else None, seed=self.seed)
         bound = load(program, self.sources, self.named, self.tangents, self.constants, reader)
+        if not lazy:
+            bound = Bound(*({n: r.whole() for n, r in g.items()} if g is not None else None for g in bound))  # type: ignore[arg-type]
         return program, prepare(bound.inputs, bound.tangents, bound.constants, self.dtype)
 
 
@@ -54,7 +59,8 @@ def bundle(params: dict[str, Any]) -> tuple[Request, dict[str, Any]]:
     """A command's parameters, as click names them: the ``Request`` and the command's own."""
     rest = dict(params)
     read = {name: rest.pop(name) for name in ("func", "sources", "named", "tangents", "constants", "dtype", "seed")}
-    return Request(**read, threads=rest.pop("threads"), cache=not rest.pop("no_cache")), rest
+    how = {name: rest.pop(name) for name in ("threads", "memory", "quiet")}
+    return Request(**read, **how, cache=not rest.pop("no_cache")), rest
 
 
 def jvp(
@@ -67,10 +73,20 @@ def jvp(
     check_too: bool,
 ) -> None:
     """``jvpcli jvp``: the output and jvp at the point, written in the chosen format."""
+    from jvpcli.arrays.npystream import Spool
+    from jvpcli.cli.progress import bar_for
+
     fmt = output_format(fmt, out_path)
-    program, point = request.load()
-    result = jvp_at(program, point, request.options(create_graph=create_graph, strict=strict))
-    emit(result, fmt, only, out_path)
+    program, point = request.load(lazy=not check_too)
+    bar = bar_for(sys.stderr, request.quiet)
+    with Spool(os.path.dirname(os.path.abspath(out_path)) if out_path else None) as spool:
+        try:
+            options = request.options(create_graph=create_graph, strict=strict, spool=spool, progress=bar)
+            result = jvp_at(program, point, options)
+        finally:
+            if bar is not None:
+                bar.close()
+        emit(result, fmt, only, out_path, spool)
     if check_too:
         from jvpcli.cli.study import verdict
 

@@ -17,7 +17,8 @@ from typing import Any, NamedTuple
 
 class Opt(NamedTuple):
     """One option. ``kind``: ``flag``, ``many`` (repeatable) or ``one``; ``type``: ``text``,
-    ``choice`` (of ``choices``), ``int``, ``count`` (an int >= 1) or ``file`` (not a folder)."""
+    ``choice`` (of ``choices``), ``int``, ``count`` (an int >= 1), ``file`` (not a folder) or
+    ``size`` (bytes, ``size``)."""
 
     decls: tuple[str, ...]
     dest: str
@@ -54,6 +55,14 @@ POINT = (
     Opt(("--seed",), "seed", "Seed of rand/randn SOURCEs.", type="int", default=0, show_default=True),
     Opt(("--threads",), "threads", "Threads for large arrays (default: all cores).", type="count"),
     Opt(("--no-cache",), "no_cache", "Differentiate afresh; neither read nor write the kernel cache.", kind="flag"),
+    Opt(
+        ("--memory",),
+        "memory",
+        "Memory budget (1GiB, 512MiB): larger row-wise work streams from disk (default: half the machine).",
+        type="size",
+        metavar="SIZE",
+    ),
+    Opt(("--quiet",), "quiet", "No progress bar on stderr.", kind="flag"),
 )
 
 JVP = (
@@ -157,6 +166,8 @@ def _convert(opt: Opt, value: str) -> Any:
         except ValueError:
             return None
         return None if opt.type == "count" and number < 1 else number
+    if opt.type == "size":
+        return size(value)
     if opt.type == "file":  # click.Path(dir_okay=False): an existing path must be a readable non-folder
         try:
             st = os.stat(value)
@@ -164,3 +175,13 @@ def _convert(opt: Opt, value: str) -> Any:
             return value
         return None if stat.S_ISDIR(st.st_mode) or not os.access(value, os.R_OK) else value
     return value
+
+
+def size(text: str) -> int | None:
+    """Bytes from ``1GiB``, ``512MiB``, ``2G``, ``1.5k`` or ``4096``; None if it is no positive size."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]?)(?:i?b)?\s*", text.lower())
+    if m is None or float(m.group(1)) <= 0:
+        return None
+    return int(float(m.group(1)) * (1 << {"": 0, "k": 10, "m": 20, "g": 30, "t": 40}[m.group(2)]))
