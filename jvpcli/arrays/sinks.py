@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -16,8 +17,6 @@ from jvpcli.errors import OutputError
 #: arrays by role ("output", "jvp"), one per output; their FUNC text (--create-graph)
 Groups = Mapping[str, Sequence[np.ndarray]]
 Texts = Mapping[str, Sequence[str]]
-#: results by name, each an array or a tuple (of tuples) of arrays
-Nested = Mapping[str, Any]
 
 FORMATS = ("table", "json", "npy", "npz")
 EXTENSIONS = {".json": "json", ".npy": "npy", ".npz": "npz"}
@@ -39,71 +38,103 @@ def json_array(a: np.ndarray) -> dict[str, Any]:
     return {"shape": list(a.shape), "dtype": a.dtype.name, "data": _nested(a.tolist())}
 
 
-def _json_nested(value: Any) -> Any:
-    return [_json_nested(v) for v in value] if isinstance(value, tuple) else json_array(value)
+def to_json(groups: Groups, is_tuple: bool, graph: Texts | None) -> bytes:
+    doc: dict[str, Any] = {}
+    for key, arrays in groups.items():
+        items = [json_array(a) for a in arrays]
+        doc[key] = items if is_tuple else items[0]
+    if graph is not None:
+        doc["graph"] = {k: list(v) if is_tuple else v[0] for k, v in graph.items() if k in groups}
+    return (json.dumps(doc, allow_nan=False) + "\n").encode()
 
 
-def flat(name: str, value: Any) -> list[tuple[str, np.ndarray]]:
+def flat(name: str, value: Any) -> list[tuple[str, Any]]:
     """``(key, array)`` pairs in order: ``NAME`` for an array, ``NAME_i`` for a tuple, ``NAME_i_j``
-    for tuples of tuples."""
+    for tuples of tuples (``jacobian_1_0``: output 1, input 0)."""
     if not isinstance(value, tuple):
         return [(name, value)]
     return [pair for i, v in enumerate(value) for pair in flat(f"{name}_{i}", v)]
 
 
-def flat_texts(graph: Mapping[str, Any]) -> list[tuple[str, str]]:
+def flat_texts(graph: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """The graph's texts keyed as ``flat`` keys the arrays."""
-    out: list[tuple[str, str]] = []
-
-    def walk(key: str, value: Any) -> None:
-        if isinstance(value, (tuple, list)):
-            for i, v in enumerate(value):
-                walk(f"{key}_{i}", v)
-        else:
-            out.append((key, value))
-
-    for name, value in graph.items():
-        walk(name, value)
-    return out
+    return [pair for name, value in graph.items() for pair in flat(name, value)]
 
 
-def to_json(groups: Nested, graph: Mapping[str, Any] | None) -> bytes:
-    doc: dict[str, Any] = {key: _json_nested(value) for key, value in groups.items()}
-    if graph is not None:
-        doc["graph"] = {k: _texts(v) for k, v in graph.items() if k in groups}
-    return (json.dumps(doc, allow_nan=False) + "\n").encode()
+def _json_nested(value: Any) -> Any:
+    return [_json_nested(v) for v in value] if isinstance(value, tuple) else json_array(value)
 
 
-def _texts(value: Any) -> Any:
-    return [_texts(v) for v in value] if isinstance(value, (tuple, list)) else value
-
-
-def to_npz(groups: Nested) -> bytes:
-    named: dict[str, Any] = {key: a for name, value in groups.items() for key, a in flat(name, value)}
-    buf = io.BytesIO()
-    np.savez(buf, **named)
-    return buf.getvalue()
-
-
-def to_npy(groups: Nested) -> bytes:
-    buf = io.BytesIO()
-    for name, value in groups.items():
-        for _, a in flat(name, value):
-            np.save(buf, a, allow_pickle=False)
-    return buf.getvalue()
-
-
-def encode(fmt: str, groups: Nested, graph: Mapping[str, Any] | None = None) -> bytes:
-    """``groups``: each result by name, an array or (nested) tuples of arrays as torch nests them."""
+def encode_nested(fmt: str, values: Mapping[str, Any], graph: Mapping[str, Any] | None = None) -> bytes:
+    """Results by name, each an array or (nested) tuples of arrays as torch nests them."""
     if fmt == "json":
-        return to_json(groups, graph)
+        doc: dict[str, Any] = {key: _json_nested(value) for key, value in values.items()}
+        if graph is not None:
+            doc["graph"] = {k: _json_texts(v) for k, v in graph.items() if k in values}
+        return (json.dumps(doc, allow_nan=False) + "\n").encode()
+    return encode(fmt, {key: [a] for name, v in values.items() for key, a in flat(name, v)}, False)
+
+
+def _json_texts(value: Any) -> Any:
+    return [_json_texts(v) for v in value] if isinstance(value, tuple) else value
+
+
+def _named(groups: Groups, is_tuple: bool) -> dict[str, np.ndarray]:
+    return {(f"{key}_{i}" if is_tuple else key): a for key, arrays in groups.items() for i, a in enumerate(arrays)}
+
+
+def write_npz(fp: BinaryIO, groups: Groups, is_tuple: bool) -> None:
+    """An ``.npz`` archive as ``numpy.savez`` writes it, each member streamed into the zip
+    (a file-backed array from its file, in blocks); ``fp`` need not be seekable."""
+    import zipfile
+
+    from jvpcli.arrays.npystream import copy_npy
+
+    with zipfile.ZipFile(fp, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, a in _named(groups, is_tuple).items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                copy_npy(member, a)
+
+
+def write_npy(fp: BinaryIO, groups: Groups) -> None:
+    """The arrays as consecutive ``.npy`` records, as ``numpy.save`` writes each."""
+    from jvpcli.arrays.npystream import copy_npy
+
+    for arrays in groups.values():
+        for a in arrays:
+            copy_npy(fp, a)
+
+
+def to_npz(groups: Groups, is_tuple: bool) -> bytes:
+    buf = io.BytesIO()
+    write_npz(buf, groups, is_tuple)
+    return buf.getvalue()
+
+
+def to_npy(groups: Groups) -> bytes:
+    buf = io.BytesIO()
+    write_npy(buf, groups)
+    return buf.getvalue()
+
+
+def encode(fmt: str, groups: Groups, is_tuple: bool, graph: Texts | None = None) -> bytes:
+    if fmt == "json":
+        return to_json(groups, is_tuple, graph)
     if fmt == "npz":
-        return to_npz(groups)
+        return to_npz(groups, is_tuple)
     return to_npy(groups)
 
 
 def write_atomic(path: str, data: bytes, mode: int | None = None) -> None:
     """The file appears whole or not at all: a temporary beside it, then a rename."""
+    with open_atomic(path, mode) as fp:
+        fp.write(data)
+
+
+@contextlib.contextmanager
+def open_atomic(path: str, mode: int | None = None) -> Iterator[BinaryIO]:
+    """A file to write that appears at ``path`` whole, when the block ends without error,
+    or not at all (a temporary beside it, then a rename)."""
     import tempfile  # here, not at start-up: most calls write to stdout
 
     folder = os.path.dirname(os.path.abspath(path))
@@ -116,7 +147,7 @@ def write_atomic(path: str, data: bytes, mode: int | None = None) -> None:
     try:
         os.fchmod(fd, 0o666 & ~umask if mode is None else mode)
         with os.fdopen(fd, "wb") as fp:
-            fp.write(data)
+            yield fp
             fp.flush()
             os.fsync(fp.fileno())
         os.replace(tmp, path)

@@ -46,10 +46,10 @@ def _output_options(name: str, graph: bool) -> Callable[[Callable[..., None]], C
 
 
 def _emit(outcome: Any, fmt: str | None, only: str | None, out_path: str | None) -> None:
-    from jvpcli.cli.commands import _format
     from jvpcli.cli.output import emit_nested
+    from jvpcli.cli.run import output_format
 
-    emit_nested(outcome.values, outcome.graph, _format(fmt, out_path), only, out_path)
+    emit_nested(outcome.values, outcome.graph, output_format(fmt, out_path), only, out_path)
 
 
 def _verdict(check_too: bool, name: str, program: Any, point: Any, request: Any, outcome: Any) -> None:
