@@ -10,6 +10,12 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "jvp": "jvpcli.api",
+    "vjp": "jvpcli.family",
+    "jacobian": "jvpcli.family",
+    "hessian": "jvpcli.family",
+    "hvp": "jvpcli.family",
+    "vhp": "jvpcli.family",
+    "Outcome": "jvpcli.family",
     "JvpResult": "jvpcli.api",
     "Options": "jvpcli.api",
     "Graph": "jvpcli.kernels.kernel",

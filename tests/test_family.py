@@ -275,3 +275,25 @@ def test_the_graph_of_a_vjp_reads_back_as_func(func):
     text = result.graph["vjp"]
     again = jvpcli.jvp(f"lambda x, u: {text}", (x, u), (np.zeros_like(x), np.zeros_like(u))).output
     np.testing.assert_allclose(again, result.vjp, rtol=1e-12, atol=1e-12)
+
+
+def test_the_facts_of_every_entry_hold():
+    """Every per-op fact lives in the op's entry: axes it acts along, ``out=``, FUNC names."""
+    import inspect
+
+    from jvpcli.kernels import runtime
+    from jvpcli.lang.functions import FUNCTIONS
+
+    for op, entry in rules.entries().items():
+        if entry.by_axis:
+            assert issubclass(op, o.ArrayOp) and "axis" in op.params, op
+        if entry.takes_out:
+            module, name = op.numpy_name.split(".", 1)
+            assert "out" in inspect.signature(getattr(np if module == "numpy" else runtime, name)).parameters, op
+        if entry.func_name:
+            assert not issubclass(op, o.ArrayOp) and entry.func_name in FUNCTIONS, op
+    for op in o.all_ops():
+        if op.numpy_name.startswith("_rt."):
+            assert callable(getattr(runtime, op.numpy_name[4:], None)), op.__name__
+        if op.func_name:
+            assert op.func_name in FUNCTIONS, op.__name__  # printed graphs read back

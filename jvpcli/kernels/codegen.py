@@ -15,6 +15,8 @@ import sympy as sp
 from sympy.printing.numpy import SciPyPrinter
 
 from jvpcli.symbolic import dag
+from jvpcli.symbolic.ops import ArrayOp
+from jvpcli.symbolic.rules import entries
 
 
 class KernelPrinter(SciPyPrinter):
@@ -55,8 +57,17 @@ def live(shared: list[tuple[sp.Symbol, sp.Expr]], reduced: list[sp.Expr]) -> tup
 #: Python operators whose ufunc can write its result where it is told (``**`` is left
 #: alone: numpy's operator takes fast paths, square and sqrt, that the ufunc does not)
 OPERATORS = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "true_divide", ast.MatMult: "matmul"}
-#: functions besides the ufuncs that take ``out=``, by module
-TAKES_OUT = {"numpy": {"prod", "cumsum"}, "_rt": {"sum_of"}}
+#: functions besides the ufuncs that take ``out=``, by module (the table's ``takes_out``)
+def _takes_out() -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for op, entry in entries().items():
+        if entry.takes_out and issubclass(op, ArrayOp):
+            module, name = op.numpy_name.split(".", 1)
+            found.setdefault(module, set()).add(name)
+    return found
+
+
+TAKES_OUT = _takes_out()
 
 
 def into(text: str, slot: str) -> str:

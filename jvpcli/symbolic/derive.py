@@ -20,7 +20,7 @@ def entry_for(node: sp.Basic) -> Entry:
     for cls in type(node).__mro__:
         if cls in RULES:
             found = RULES[cls]
-            return found if isinstance(found, Entry) else Entry(found)
+            return found if isinstance(found, Entry) else Entry(found)  # a bare JVP rule
     raise NoRuleError(f"jvpcli has no derivative rule for {type(node).__name__}")
 
 

@@ -7,16 +7,10 @@ from typing import Any
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
-_NAMES = {
-    "Abs": "abs",
-    "ceiling": "ceil",
-    "re": "real",
-    "im": "imag",
-    "conjugate": "conj",
-    "arg": "angle",
-    "loggamma": "lgamma",
-    "atan2": "arctan2",
-}
+from jvpcli.symbolic.rules import entries
+
+#: FUNC's names of sympy's own functions, where they differ (the table's ``func_name``)
+_NAMES = {op.__name__: entry.func_name for op, entry in entries().items() if entry.func_name}
 
 
 class FuncPrinter(StrPrinter):

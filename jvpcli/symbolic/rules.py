@@ -50,10 +50,22 @@ Transpose = Callable[[sp.Expr, sp.Expr, Sequence[bool], Context], Cotangents]
 
 
 class Entry(NamedTuple):
-    """One operation's rules: its JVP, and for an op linear in some argument, its transpose."""
+    """One operation's rules and facts: its JVP; for an op linear in some argument, its
+    transpose; and what other modules need to know of it (completeness tests check each)."""
 
     jvp: Rule
     transpose: Transpose | None = None
+    #: reduces, scans or flips along its ``axis`` and treats every other axis alike
+    by_axis: bool = False
+    #: the numpy function it prints as takes ``out=``: blocked results are written in place
+    takes_out: bool = False
+    #: its name in FUNC's language, where that is not sympy's (``Abs`` is ``abs``)
+    func_name: str | None = None
+
+
+def entries() -> dict[type, Entry]:
+    """The table with every entry a record (an entry may be a bare JVP rule)."""
+    return {op: e if isinstance(e, Entry) else Entry(e) for op, e in RULES.items()}
 
 
 def _where(cond: sp.Expr, a: sp.Expr, b: sp.Expr) -> sp.Expr:
@@ -418,7 +430,7 @@ RULES: dict[type, Rule | Entry] = {
     sp.asin: unary(lambda x: 1 / sp.sqrt(1 - x**2)),
     sp.acos: unary(lambda x: -1 / sp.sqrt(1 - x**2)),
     sp.atan: unary(lambda x: 1 / (1 + x**2)),
-    sp.atan2: _atan2,
+    sp.atan2: Entry(_atan2, func_name="arctan2"),
     hypot: _hypot,
     sp.sinh: unary(sp.cosh),
     sp.cosh: unary(sp.sinh),
@@ -429,21 +441,21 @@ RULES: dict[type, Rule | Entry] = {
     # ---- special -----------------------------------------------------------------
     sp.erf: unary(lambda x: _half_pi_root * sp.exp(-(x**2))),
     sp.erfc: unary(lambda x: -_half_pi_root * sp.exp(-(x**2))),
-    sp.loggamma: unary(lambda x: sp.polygamma(0, x)),
+    sp.loggamma: Entry(unary(lambda x: sp.polygamma(0, x)), func_name="lgamma"),
     sp.polygamma: _polygamma,
     # ---- activations -------------------------------------------------------------
     o.ArraySigmoid: unary(_sigmoid),
     o.ArraySoftplus: unary(o.ArraySigmoid.make),
     o.ArrayRelu: lambda node, d, shaped: _where(_cmp(node.args[0], ">", 0), d[0], 0),
     # ---- piecewise ---------------------------------------------------------------
-    sp.Abs: _abs,
+    sp.Abs: Entry(_abs, func_name="abs"),
     sp.sign: _sign,
     sp.floor: zero,
-    sp.ceiling: zero,
+    sp.ceiling: Entry(zero, func_name="ceil"),
     o.ArrayRound: zero,
     o.ArrayCompare: zero,
     o.ArrayLogic: zero,
-    o.ArraySize: zero,
+    o.ArraySize: Entry(zero, by_axis=True),
     o.ArrayEye: zero,
     o.ArrayMaximum: _maximum,
     o.ArrayMinimum: _minimum,
@@ -451,24 +463,30 @@ RULES: dict[type, Rule | Entry] = {
     o.ArrayWhere: Entry(_where_rule, _t_where),
     o.ArrayLike: Entry(_like, _t_like),
     # ---- complex -----------------------------------------------------------------
-    sp.re: Entry(lambda node, d, shaped: sp.re(d[0]), lambda node, ct, lin, c: [sp.re(ct)]),
-    sp.im: Entry(lambda node, d, shaped: sp.im(d[0]), lambda node, ct, lin, c: [sp.I * sp.re(ct)]),
-    sp.conjugate: Entry(lambda node, d, shaped: sp.conjugate(d[0]), lambda node, ct, lin, c: [sp.conjugate(ct)]),
-    sp.arg: _angle,
+    sp.re: Entry(lambda node, d, shaped: sp.re(d[0]), lambda node, ct, lin, c: [sp.re(ct)], func_name="real"),
+    sp.im: Entry(lambda node, d, shaped: sp.im(d[0]), lambda node, ct, lin, c: [sp.I * sp.re(ct)], func_name="imag"),
+    sp.conjugate: Entry(
+        lambda node, d, shaped: sp.conjugate(d[0]), lambda node, ct, lin, c: [sp.conjugate(ct)], func_name="conj"
+    ),
+    sp.arg: Entry(_angle, func_name="angle"),
     # ---- reductions --------------------------------------------------------------
-    o.ArraySum: Entry(linear, _t_sum),
-    o.ArrayMean: Entry(linear, _t_sum),
-    o.ArrayProd: weighted_sum(lambda x, axis: o.ArrayProdExcept.make(x, axis=axis)),  # exact at zeros
-    o.ArrayProdExcept: _prod_except,
-    o.ArrayAmax: _extreme,
-    o.ArrayAmin: _extreme,
-    o.ArrayLogsumexp: weighted_sum(lambda x, axis: o.ArraySoftmax.make(x, axis=axis)),
-    o.ArraySoftmax: _softmax,
-    o.ArrayLogSoftmax: _log_softmax,
-    o.ArrayNorm: _norm,
+    o.ArraySum: Entry(linear, _t_sum, by_axis=True, takes_out=True),
+    o.ArrayMean: Entry(linear, _t_sum, by_axis=True, takes_out=True),
+    o.ArrayProd: Entry(
+        weighted_sum(lambda x, axis: o.ArrayProdExcept.make(x, axis=axis)), by_axis=True, takes_out=True
+    ),
+    o.ArrayProdExcept: Entry(_prod_except, by_axis=True),
+    o.ArrayAmax: Entry(_extreme, by_axis=True),
+    o.ArrayAmin: Entry(_extreme, by_axis=True),
+    o.ArrayLogsumexp: Entry(weighted_sum(lambda x, axis: o.ArraySoftmax.make(x, axis=axis)), by_axis=True),
+    o.ArraySoftmax: Entry(_softmax, by_axis=True),
+    o.ArrayLogSoftmax: Entry(_log_softmax, by_axis=True),
+    o.ArrayNorm: Entry(_norm, by_axis=True),
     # ---- shape -------------------------------------------------------------------
-    o.ArrayCumsum: Entry(linear, _t_cumsum),
-    o.ArrayFlip: Entry(linear, lambda node, ct, lin, c: [o.ArrayFlip.make(ct, axis=node.param("axis")), None]),
+    o.ArrayCumsum: Entry(linear, _t_cumsum, by_axis=True, takes_out=True),
+    o.ArrayFlip: Entry(
+        linear, lambda node, ct, lin, c: [o.ArrayFlip.make(ct, axis=node.param("axis")), None], by_axis=True
+    ),
     o.ArrayReshape: Entry(linear, _t_reshape),
     o.ArraySqueeze: Entry(linear, _t_reshape),
     o.ArrayExpandDims: Entry(linear, _t_reshape),

@@ -17,6 +17,7 @@ import sympy as sp
 from jvpcli.symbolic import dag
 from jvpcli.symbolic import ops as o
 from jvpcli.symbolic.ops import ArrayLike, ArrayOp, Static
+from jvpcli.symbolic.rules import entries
 
 
 @lru_cache(maxsize=65536)
@@ -32,21 +33,7 @@ def leaves(expr: sp.Basic) -> frozenset:
 
 
 #: ops that reduce, scan or flip along their ``axis`` and treat every other axis alike
-BY_AXIS = (
-    o.ArraySum,
-    o.ArrayMean,
-    o.ArrayProd,
-    o.ArrayProdExcept,
-    o.ArrayAmax,
-    o.ArrayAmin,
-    o.ArrayLogsumexp,
-    o.ArrayNorm,
-    o.ArraySize,
-    o.ArraySoftmax,
-    o.ArrayLogSoftmax,
-    o.ArrayCumsum,
-    o.ArrayFlip,
-)
+BY_AXIS = tuple(op for op, entry in entries().items() if entry.by_axis)
 
 
 def reduces(exprs: Iterable[sp.Basic]) -> bool:
