@@ -57,6 +57,8 @@ def live(shared: list[tuple[sp.Symbol, sp.Expr]], reduced: list[sp.Expr]) -> tup
 #: Python operators whose ufunc can write its result where it is told (``**`` is left
 #: alone: numpy's operator takes fast paths, square and sqrt, that the ufunc does not)
 OPERATORS = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "true_divide", ast.MatMult: "matmul"}
+
+
 #: functions besides the ufuncs that take ``out=``, by module (the table's ``takes_out``)
 def _takes_out() -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
