@@ -181,7 +181,7 @@ def test_check_at_a_kink_says_the_point_is_not_differentiable(run):
     result = run("check", "abs(x)", "[0.0, 1.0]", "-v", "ones")
     assert result.exit_code == 0, result.stderr
     assert "not differentiable" in result.stdout and "FAIL" not in result.stdout
-    note = "output[0]: not differentiable along v (1 of its entries): the one-sided slopes are -1 and 1"
+    note = "output[0]: not differentiable along v (1 of its entries); the one-sided slopes are -1 and 1,"
     assert note in result.stdout
 
 
