@@ -174,7 +174,7 @@ def test_plot_without_matplotlib_says_what_to_install(run, tmp_path, monkeypatch
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     result = run("check", "x**2", "[0.5]", "-v", "ones", "--plot", str(tmp_path / "p.png"))
     assert result.exit_code == 2
-    assert "pip install 'jvpcli[plot]'" in result.stderr
+    assert "--plot needs matplotlib (jvpcli's 'plot' extra): pip install matplotlib" in result.stderr
 
 
 def test_check_at_a_kink_says_the_point_is_not_differentiable(run):
