@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from jvpcli.api import JvpResult, Options, Point, jvp_at
-from jvpcli.evaluate import label
+from jvpcli.kernels.kernel import label
 from jvpcli.lang.parse import Program
 
 #: (atol, rtol): torch.autograd.gradcheck's defaults for double precision, looser for single

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from jvpcli.arrays.sinks import Groups, Texts
 from jvpcli.check import CheckReport, Kink
-from jvpcli.evaluate import label
+from jvpcli.kernels.kernel import label
 
 
 def _cell(a: np.ndarray) -> str:

@@ -67,7 +67,7 @@ def verdict(program: Any, point: Any, request: Any, result: Any, stream: Any) ->
 def _plot(program: Any, point: Any, request: Any, path: str) -> None:
     from jvpcli.check import slope_curve
     from jvpcli.cli.plot import draw_text, save_png
-    from jvpcli.evaluate import label
+    from jvpcli.kernels.kernel import label
 
     ts, curves = slope_curve(program, point, request.options())
     names = [label("output", i, len(curves) > 1) for i in range(len(curves))]

@@ -9,8 +9,8 @@ import ast
 import inspect
 import re
 
-from jvpcli.compiler import Derived
 from jvpcli.kernels import codegen, runtime
+from jvpcli.kernels.compiler import Derived
 
 _CALLED = re.compile(r"\b_rt\.(\w+)")
 
@@ -44,10 +44,9 @@ def _helpers(code: str) -> tuple[list[str], list[str]]:
 def module_source(func: str, d: Derived, version: str) -> str:
     inputs = [s.name for s in (*d.inputs, *d.constants)]
     everything = [s.name for s in (*d.inputs, *d.tangents, *d.constants)]
-    func_kernel = codegen.source(list(d.outputs), [*d.inputs, *d.constants], len(d.outputs), name="_func_kernel")
-    jvp_kernel = codegen.source(
-        [*d.outputs, *d.jvps], [*d.inputs, *d.tangents, *d.constants], len(d.outputs), name="_jvp_kernel"
-    )
+    n = len(d.outputs)
+    func_kernel = codegen.source(list(d.outputs), [*d.inputs, *d.constants], name="_func_kernel")
+    jvp_kernel = codegen.source([*d.outputs, *d.jvps], [*d.inputs, *d.tangents, *d.constants], name="_jvp_kernel")
     code = func_kernel + "\n\n" + jvp_kernel
     pick = "outputs" if d.is_tuple else "outputs[0]"
     picked_jvps = "jvps" if d.is_tuple else "jvps[0]"
@@ -74,10 +73,11 @@ def module_source(func: str, d: Derived, version: str) -> str:
     doc = re.sub(r"[ \t]+\n", "\n", doc)
     return (
         f"{doc}\n\n{chr(10).join(imports)}\n{helpers}\n\n"
-        f"def func({', '.join(inputs)}):\n    outputs, _ = _func_kernel({', '.join(inputs)})\n"
+        f"def func({', '.join(inputs)}):\n    outputs = _func_kernel({', '.join(inputs)})\n"
         "    outputs = tuple(numpy.asarray(o) for o in outputs)\n"
         f"    return {pick}\n\n\n"
-        f"def jvp({', '.join(everything)}):\n    outputs, jvps = _jvp_kernel({', '.join(everything)})\n"
+        f"def jvp({', '.join(everything)}):\n    results = _jvp_kernel({', '.join(everything)})\n"
+        f"    outputs, jvps = results[:{n}], results[{n}:]\n"
         "    # arrays, as jvpcli.jvp gives them; a jvp that does not depend on the inputs comes out as 0:\n"
         "    # give it its output's shape and kind\n"
         "    outputs = tuple(numpy.asarray(o) for o in outputs)\n"
