@@ -25,11 +25,13 @@ def point_arguments(command: Callable[..., None]) -> Callable[..., None]:
         seed: int,
         threads: int | None,
         no_cache: bool,
+        memory: int | None,
+        quiet: bool,
         **rest: Any,
     ) -> None:
         from jvpcli.cli.run import Request
 
-        request = Request(func, sources, named, tangents, constants, dtype, seed, threads, not no_cache)
+        request = Request(func, sources, named, tangents, constants, dtype, seed, threads, not no_cache, memory, quiet)
         command(request, **rest)
 
     decorators = [
@@ -60,10 +62,34 @@ def point_arguments(command: Callable[..., None]) -> Callable[..., None]:
             "--threads", type=click.IntRange(min=1), default=None, help="Threads for large arrays (default: all cores)."
         ),
         click.option("--no-cache", is_flag=True, help="Differentiate afresh; neither read nor write the kernel cache."),
+        click.option(
+            "--memory",
+            type=Size(),
+            default=None,
+            metavar="SIZE",
+            help="Memory budget (1GiB, 512MiB): larger row-wise work streams from disk (default: half the machine).",
+        ),
+        click.option("--quiet", is_flag=True, help="No progress bar on stderr."),
     ]
     for decorate in reversed(decorators):
         bundled = decorate(bundled)
     return bundled
+
+
+class Size(click.ParamType):
+    """A number of bytes written as 1GiB, 512MiB, 2G or 4096."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        import re
+
+        m = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]?)(?:i?b)?\s*", str(value).lower())
+        if m is None or float(m.group(1)) <= 0:
+            self.fail(f"'{value}' is not a size like 1GiB, 512MiB or 4096", param, ctx)
+        return int(float(m.group(1)) * (1 << {"": 0, "k": 10, "m": 20, "g": 30, "t": 40}[m.group(2)]))
 
 
 def formula_arguments(command: Callable[..., None]) -> Callable[..., None]:

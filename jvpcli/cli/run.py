@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from jvpcli.api import Options, Point, prepare
 from jvpcli.arrays.sources import SourceReader
-from jvpcli.cli.binding import load
+from jvpcli.cli.binding import Bound, load
 from jvpcli.errors import SourceError
 from jvpcli.lang.parse import Program, parse
 
@@ -36,12 +36,17 @@ class Request(NamedTuple):
     seed: int
     threads: int | None
     cache: bool
+    memory: int | None = None
+    quiet: bool = False
 
-    def options(self, **flags: bool) -> Options:
-        return Options(dtype=self.dtype, threads=self.threads, cache=self.cache, **flags)
+    def options(self, **flags: Any) -> Options:
+        return Options(dtype=self.dtype, threads=self.threads, cache=self.cache, memory=self.memory, **flags)
 
-    def load(self) -> tuple[Program, Point]:
+    def load(self, lazy: bool = False) -> tuple[Program, Point]:
+        """FUNC and its arrays; with ``lazy``, files and generators stay ``Rows`` (read when needed)."""
         program = parse(read_func(self.func))
         reader = SourceReader(stdin=sys.stdin.buffer if sys.stdin else None, seed=self.seed)
         bound = load(program, self.sources, self.named, self.tangents, self.constants, reader)
+        if not lazy:
+            bound = Bound(*({n: r.whole() for n, r in g.items()} if g is not None else None for g in bound))  # type: ignore[arg-type]
         return program, prepare(bound.inputs, bound.tangents, bound.constants, self.dtype)
