@@ -27,11 +27,27 @@ def point_arguments(command: Callable[..., None]) -> Callable[..., None]:
         no_cache: bool,
         memory: int | None,
         quiet: bool,
+        engine: str | None,
+        scheduler: str | None,
         **rest: Any,
     ) -> None:
         from jvpcli.cli.run import Request
 
-        request = Request(func, sources, named, tangents, constants, dtype, seed, threads, not no_cache, memory, quiet)
+        request = Request(
+            func,
+            sources,
+            named,
+            tangents,
+            constants,
+            dtype,
+            seed,
+            threads,
+            not no_cache,
+            memory,
+            quiet,
+            engine,
+            scheduler,
+        )
         command(request, **rest)
 
     decorators = [
@@ -70,6 +86,19 @@ def point_arguments(command: Callable[..., None]) -> Callable[..., None]:
             help="Memory budget (1GiB, 512MiB): larger row-wise work streams from disk (default: half the machine).",
         ),
         click.option("--quiet", is_flag=True, help="No progress bar on stderr."),
+        click.option(
+            "--engine",
+            type=click.Choice(["local", "dask"]),
+            default=None,
+            help="Where blocks run: this process, or a dask cluster (default: dask when a scheduler is given).",
+        ),
+        click.option(
+            "--scheduler",
+            envvar="DASK_SCHEDULER_ADDRESS",
+            default=None,
+            metavar="ADDRESS",
+            help="A dask scheduler (tcp://HOST:PORT) to run the blocks on; needs jvpcli[dask].",
+        ),
     ]
     for decorate in reversed(decorators):
         bundled = decorate(bundled)

@@ -38,9 +38,21 @@ class Request(NamedTuple):
     cache: bool
     memory: int | None = None
     quiet: bool = False
+    engine: str | None = None
+    scheduler: str | None = None
 
     def options(self, **flags: Any) -> Options:
-        return Options(dtype=self.dtype, threads=self.threads, cache=self.cache, memory=self.memory, **flags)
+        engine = self.engine or ("dask" if self.scheduler else "local")
+        scheduler = self.scheduler if engine == "dask" else None
+        return Options(
+            dtype=self.dtype,
+            threads=self.threads,
+            cache=self.cache,
+            memory=self.memory,
+            engine=engine,
+            scheduler=scheduler,
+            **flags,
+        )
 
     def load(self, lazy: bool = False) -> tuple[Program, Point]:
         """FUNC and its arrays; with ``lazy``, files and generators stay ``Rows`` (read when needed)."""
