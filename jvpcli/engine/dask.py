@@ -24,7 +24,7 @@ from jvpcli.arrays import npystream
 from jvpcli.arrays.npystream import Spool
 from jvpcli.arrays.rows import ArrayRows, Rows, from_spec
 from jvpcli.engine.evaluate import finished
-from jvpcli.engine.stream import Progress, Streamer, default_memory, plan
+from jvpcli.engine.stream import Progress, Streamer, default_memory, evaluate_rows, plan
 from jvpcli.errors import ComputeError, MissingDependencyError
 from jvpcli.kernels.kernel import Kernel
 
@@ -55,14 +55,14 @@ def evaluate_dask(
 ) -> list[np.ndarray]:
     """``evaluate`` with the blocks on the cluster at ``scheduler`` (a ``LocalCluster`` of
     ``LOCAL_WORKERS`` workers when ``None``); results in ``.npy`` files of ``spool``, which
-    the workers must see (a shared folder)."""
+    the workers must see (a shared folder). Work that has no blocks of rows (a kernel that
+    mixes rows, arrays of fewer than 3 rows) runs here, as ``stream.evaluate_rows`` runs it."""
     distributed = _distributed()
     rows = [_visible(a if isinstance(a, Rows) else ArrayRows(np.asarray(a))) for a in args]
-    if not kernel.row_wise:
-        raise ComputeError(f"FUNC cannot run on a dask cluster: '{kernel.row_breaker}' mixes the rows of axis 0")
+    if not kernel.row_wise or plan(rows, budget or WORKER_MEMORY, threads or 1) is None:
+        # no blocks to send: in memory here where that fits, else the local engine's message
+        return evaluate_rows(kernel, rows, threads, budget, spool, progress)
     budget = budget or min(WORKER_MEMORY, default_memory())
-    if plan(rows, budget, threads or 1) is None:
-        raise ComputeError("FUNC cannot run on a dask cluster: its arrays do not split into blocks of rows of axis 0")
     streamer = Streamer(kernel, rows, threads or 1, budget, threads or 1)
     layout = streamer.prepare()
     spool = spool or Spool(keep=False)
