@@ -46,9 +46,21 @@ class Request(NamedTuple):
     cache: bool
     memory: int | None = None
     quiet: bool = False
+    engine: str | None = None
+    scheduler: str | None = None
 
     def options(self, **flags: Any) -> Options:
-        return Options(dtype=self.dtype, threads=self.threads, cache=self.cache, memory=self.memory, **flags)
+        engine = self.engine or ("dask" if self.scheduler else "local")
+        scheduler = self.scheduler if engine == "dask" else None
+        return Options(
+            dtype=self.dtype,
+            threads=self.threads,
+            cache=self.cache,
+            memory=self.memory,
+            engine=engine,
+            scheduler=scheduler,
+            **flags,
+        )
 
     def load(self, lazy: bool = False, tangents: bool = True, batch: bool = False) -> tuple[Program, Point]:
         """FUNC and its arrays; with ``lazy``, files and generators stay ``Rows`` (read when
@@ -97,7 +109,7 @@ def bundle(params: dict[str, Any]) -> tuple[Request, dict[str, Any]]:
     """A command's parameters, as click names them: the ``Request`` and the command's own."""
     rest = dict(params)
     read = {name: rest.pop(name) for name in ("func", "sources", "named", "tangents", "constants", "dtype", "seed")}
-    how = {name: rest.pop(name) for name in ("threads", "memory", "quiet")}
+    how = {name: rest.pop(name) for name in ("threads", "memory", "quiet", "engine", "scheduler")}
     return Request(**read, **how, cache=not rest.pop("no_cache")), rest
 
 
