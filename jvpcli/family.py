@@ -83,9 +83,11 @@ class _Call:
         self.n_in = len(inputs)
         self.input_tuple = self.n_in != 1
 
-    def run(self, extras: Sequence[np.ndarray]) -> list[np.ndarray]:
+    def run(self, extras: Sequence[np.ndarray], batch: bool = False) -> list[np.ndarray]:
+        """The kernel's results; ``batch``: the extras carry a leading batch axis, which the
+        results shaped like an argument or output take."""
         args = [*self.inputs.values(), *extras, *self.constants.values()]
-        return evaluate(self.kernel, args, self.options.threads)
+        return evaluate(self.kernel, args, self.options.threads, self.n_in if batch else None)
 
     def depends(self, result: int) -> set[int]:
         return set(self.kernel.depends[result])
@@ -194,11 +196,14 @@ def jvp_batch_at(program: Program, point: Point, options: Options = DEFAULTS) ->
 
 def _batched(call: _Call, extras: Sequence[np.ndarray], n_outputs: int) -> list[np.ndarray]:
     """The results along each slice of the extras' leading axis (B tangents or cotangents),
-    stacked: the outputs, which do not depend on them, are reported once."""
+    stacked: the outputs, which do not depend on them, are reported once. One evaluation
+    where every operation keeps that axis apart (``Kernel.batchable``), else one per slice."""
     sizes = {e.shape[0] if e.ndim else None for e in extras}
     if None in sizes or len(sizes) != 1:
         raise ShapeError("--batch: every tangent (cotangent) needs one leading batch axis of the same size")
     size = int(next(iter(sizes)) or 0)
+    if call.kernel.batchable and size:
+        return call.run(extras, batch=True)  # one vectorised evaluation
     runs = [call.run([e[b] for e in extras]) for b in range(size)]
     if not runs:
         raise ShapeError("--batch: the batch is empty")

@@ -123,9 +123,7 @@ def test_code_block_runs(block, folders):
     code = _after_install(block.code) if block.directive == "installed" else block.code
     shell = RUNNABLE[block.language]
     command = ["bash", "-euo", "pipefail", "-c", code] if shell == "bash" else [sys.executable, "-c", code]
-    done = subprocess.run(
-        command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300
-    )
+    done = subprocess.run(command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
     shown = done.stdout.decode("utf-8", "replace")
     assert done.returncode == 0, f"{block.id} exited {done.returncode}:\n{code}\n---\n{shown}"
     expected = EXPECTED.get(block.id)

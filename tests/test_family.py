@@ -297,3 +297,23 @@ def test_the_facts_of_every_entry_hold():
             assert callable(getattr(runtime, op.numpy_name[4:], None)), op.__name__
         if op.func_name:
             assert op.func_name in FUNCTIONS, op.__name__  # printed graphs read back
+
+
+@pytest.mark.parametrize(
+    ("func", "batchable"),
+    [
+        ("sin(x) * x + exp(x).sum(axis=-1, keepdims=True)", True),
+        ("softmax(x, axis=-1) + x[..., 0:1]", True),
+        ("x.sum(axis=0)", False),
+        ("x[0] * x", False),
+    ],
+)
+def test_a_batch_is_one_evaluation_where_every_operation_keeps_the_batch_apart(func, batchable):
+    rng = np.random.default_rng(6)
+    x, v = rng.standard_normal((2, 3)), rng.standard_normal((5, 2, 3))
+    program = jvpcli.parse(func)
+    kernel = jvpcli.api.kernel_for("jvp", program, (("x", False),), (), False, False)
+    assert kernel.batchable is batchable
+    batch = family.jvp_batch_at(program, jvpcli.api.Point({"x": x}, {"x": v}, {}))
+    for b in range(5):
+        np.testing.assert_allclose(batch.jvp[b], jvpcli.jvp(program, x, v[b]).jvp, rtol=1e-14, atol=1e-15)

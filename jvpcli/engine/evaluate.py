@@ -13,16 +13,19 @@ from jvpcli.kernels.kernel import Kernel
 from jvpcli.kernels.loader import load
 
 
-def evaluate(kernel: Kernel, args: Sequence[np.ndarray], threads: int | None = None) -> list[np.ndarray]:
+def evaluate(
+    kernel: Kernel, args: Sequence[np.ndarray], threads: int | None = None, lead: int | None = None
+) -> list[np.ndarray]:
     """Every result of ``kernel`` at ``args`` (inputs, extras, constants), each shaped as
-    its ``Result`` says; ``threads`` for blocked evaluation (default: every core)."""
-    results, bad = finished(kernel, args, threads)
+    its ``Result`` says; ``threads`` for blocked evaluation (default: every core). ``lead``:
+    an argument whose leading axis (a batch) every result shaped like another one takes."""
+    results, bad = finished(kernel, args, threads, lead)
     warn_non_finite(kernel, bad)
     return results
 
 
 def finished(
-    kernel: Kernel, args: Sequence[np.ndarray], threads: int | None = None
+    kernel: Kernel, args: Sequence[np.ndarray], threads: int | None = None, lead: int | None = None
 ) -> tuple[list[np.ndarray], list[int]]:
     """``evaluate``'s results and how many non-finite values each holds, without a warning:
     a streamed evaluation adds up its blocks' counts."""
@@ -46,8 +49,8 @@ def finished(
         if spec.like is not None:
             kind, i = spec.like
             like = args[i] if kind == "arg" else results[i]
-        lead = None if spec.lead is None else args[spec.lead].shape[:1]
-        results.append(_finish(value, single, like, lead, own))
+        first = spec.lead if lead is None or spec.like is None else lead
+        results.append(_finish(value, single, like, None if first is None else args[first].shape[:1], own))
     # the blocks' own check holds where the result is the very array they filled (no cast)
     bad = [
         0

@@ -19,7 +19,7 @@ from jvpcli.lang.parse import Program
 from jvpcli.symbolic import dag, derive, reverse
 from jvpcli.symbolic.ops import ArrayOp, value_args
 from jvpcli.symbolic.printing import func_text
-from jvpcli.symbolic.shapes import reduces, row_breaker
+from jvpcli.symbolic.shapes import carries_a_leading_axis, reduces, row_breaker
 
 MAX_GRAPH_NODES = 100_000
 
@@ -196,6 +196,7 @@ def kernel_of(
         reduces=reduces(exprs),
         graph=tuple(map(func_text, exprs)) if create_graph else None,
         row_breaker=_short(func_text(breaker)) if breaker is not None else "",
+        batchable=carries_a_leading_axis(exprs, extras),
     )
 
 

@@ -62,6 +62,8 @@ class Kernel(NamedTuple):
     graph: tuple[str, ...] | None
     #: the first operation that mixes rows of axis 0, in FUNC's language ("" when row_wise)
     row_breaker: str = ""
+    #: the extras may carry one leading axis more (a batch): one evaluation serves them all
+    batchable: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return self._asdict()
