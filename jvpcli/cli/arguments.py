@@ -11,6 +11,18 @@ import click
 DTYPES = ("float32", "float64", "complex64", "complex128")
 
 
+class Size(click.ParamType):
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        from jvpcli.arrays.limits import parse_size
+
+        try:
+            return value if isinstance(value, int) else parse_size(str(value))
+        except ValueError:
+            self.fail(f"{str(value)[:40]!r} is not a size (bytes, or with K, M, G, T)", param, ctx)
+
+
 def point_arguments(command: Callable[..., None]) -> Callable[..., None]:
     """FUNC, SOURCEs and the options that bind and read them, bundled as one ``Request``."""
 
@@ -25,11 +37,12 @@ def point_arguments(command: Callable[..., None]) -> Callable[..., None]:
         seed: int,
         threads: int | None,
         no_cache: bool,
+        max_bytes: int | None,
         **rest: Any,
     ) -> None:
         from jvpcli.cli.run import Request
 
-        request = Request(func, sources, named, tangents, constants, dtype, seed, threads, not no_cache)
+        request = Request(func, sources, named, tangents, constants, dtype, seed, threads, not no_cache, max_bytes)
         command(request, **rest)
 
     decorators = [
@@ -59,6 +72,14 @@ def point_arguments(command: Callable[..., None]) -> Callable[..., None]:
             "--threads", type=click.IntRange(min=1), default=None, help="Threads for large arrays (default: all cores)."
         ),
         click.option("--no-cache", is_flag=True, help="Differentiate afresh; neither read nor write the kernel cache."),
+        click.option(
+            "--max-bytes",
+            type=Size(),
+            default=None,
+            metavar="SIZE",
+            help="The most one array read or made in memory may take, like 512M or 2G "
+            "(default: half the memory jvpcli may use; large .npy files are mapped and do not count).",
+        ),
     ]
     for decorate in reversed(decorators):
         bundled = decorate(bundled)

@@ -88,6 +88,7 @@ def load(
     xs = {n: reader.read(s) for n, s in inputs.items()}
     ts = {n: reader.read(s, like=_like(xs[n])) for n, s in tsrc.items()} if tsrc is not None else None
     cs = {n: reader.read(s) for n, s in consts.items()}
+    reader.finish()
     return Bound(xs, ts, cs)
 
 

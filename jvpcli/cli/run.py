@@ -36,12 +36,14 @@ class Request(NamedTuple):
     seed: int
     threads: int | None
     cache: bool
+    #: the most bytes one array read or made in memory may take (None: a share of memory)
+    max_bytes: int | None = None
 
     def options(self, **flags: bool) -> Options:
         return Options(dtype=self.dtype, threads=self.threads, cache=self.cache, **flags)
 
     def load(self) -> tuple[Program, Point]:
         program = parse(read_func(self.func))
-        reader = SourceReader(stdin=sys.stdin.buffer if sys.stdin else None, seed=self.seed)
+        reader = SourceReader(sys.stdin.buffer if sys.stdin else None, self.seed, self.max_bytes)
         bound = load(program, self.sources, self.named, self.tangents, self.constants, reader)
         return program, prepare(bound.inputs, bound.tangents, bound.constants, self.dtype)

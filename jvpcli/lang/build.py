@@ -15,6 +15,7 @@ from typing import Any
 
 import sympy as sp
 
+from jvpcli.lang import constants
 from jvpcli.lang import functions as fn
 from jvpcli.lang.parse import CHAINS, MAX_DEPTH, MODULES, SUBMODULES, Program, fail
 from jvpcli.symbolic import ops as o
@@ -51,17 +52,21 @@ def _shallow(value: Any, text: str, node: ast.AST) -> Any:
 
 
 def _elementwise(result: sp.Expr, *args: Any) -> sp.Expr:
+    if all(constants.is_number(a) for a in args if isinstance(a, sp.Basic)):
+        return constants.fold(result, SPELLED)
     expected = frozenset().union(*(leaves(a) for a in args if isinstance(a, sp.Basic)))
     return keep_leaves(result, expected)
 
 
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Div: lambda a, b: a / b,
+    ast.Div: constants.divide,
     ast.Pow: fn.power,
     ast.MatMult: lambda a, b: o.ArrayMatmul.make(a, b),
     ast.BitAnd: lambda a, b: o.ArrayLogic.make(a, b, op="&"),
     ast.BitOr: lambda a, b: o.ArrayLogic.make(a, b, op="|"),
 }
+#: the function names FUNC reads back (a constant needing another is folded to its value)
+SPELLED = frozenset(fn.FUNCTIONS)
 _COMPARE = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
 
 
