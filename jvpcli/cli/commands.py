@@ -10,8 +10,12 @@ from typing import Any
 import click
 
 from jvpcli import __version__
+from jvpcli.cli import streams
 from jvpcli.cli.arguments import point_arguments
-from jvpcli.errors import JvpcliError, NonFiniteWarning, UsageError
+from jvpcli.errors import JvpcliError, NonFiniteWarning, UsageError, cut
+
+#: the status of an unexpected failure (a bug): a failure while computing
+INTERNAL = 1
 
 JVP_EXAMPLES = """\b
 Examples:
@@ -43,15 +47,34 @@ class Group(click.Group):
             try:
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always", NonFiniteWarning)
-                    return super().invoke(ctx)
+                    result = super().invoke(ctx)
+                with streams.writing():  # what is still buffered: a full disk shows here
+                    return result
             finally:  # outside the recording: a warning shown inside it is recorded again, forever
                 for w in caught:
                     click.echo(f"jvpcli: warning: {w.message}", err=True)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except (streams.PipeClosed, BrokenPipeError):  # the reader has gone: quietly, one status
+            streams.silence_stdout()
+            ctx.exit(streams.PIPE_CLOSED)
         except JvpcliError as exc:  # a domain error: one message on stderr, the documented exit status
             if ctx.params.get("traceback"):
                 raise
             click.echo(f"jvpcli: error: {exc.render()}", err=True)
             ctx.exit(exc.exit_code)
+        except OSError as exc:  # the system refused (a write to a full or closed stream)
+            if ctx.params.get("traceback"):
+                raise
+            where = f": {exc.filename}" if exc.filename else ""
+            click.echo(f"jvpcli: error: {exc.strerror or exc}{cut(where)}", err=True)
+            ctx.exit(streams.OUTPUT_FAILED)
+        except (Exception, RecursionError) as exc:  # a bug: still one message, never a traceback
+            if ctx.params.get("traceback"):
+                raise
+            click.echo(f"jvpcli: internal error: {type(exc).__name__}: {cut(str(exc))}", err=True)
+            click.echo("jvpcli: this is a bug in jvpcli; rerun with --traceback and report it", err=True)
+            ctx.exit(INTERNAL)
 
 
 @click.group(cls=Group, epilog=JVP_EXAMPLES)
@@ -148,4 +171,4 @@ def _format(fmt: str | None, out_path: str | None) -> str:
 
 
 def main() -> None:
-    cli(prog_name="jvpcli")
+    streams.run(lambda: cli.main(prog_name="jvpcli"))

@@ -9,6 +9,7 @@ import numpy as np
 
 from jvpcli.api import JvpResult
 from jvpcli.arrays import sinks
+from jvpcli.cli import streams
 from jvpcli.errors import UsageError
 
 
@@ -29,7 +30,8 @@ def emit(result: JvpResult, fmt: str, only: str | None, out_path: str | None) ->
     if fmt == "table":
         from jvpcli.cli.render import print_tables
 
-        print_tables(sys.stdout, groups, is_tuple, graph, sys.stdout.isatty())
+        with streams.writing():
+            print_tables(sys.stdout, groups, is_tuple, graph, sys.stdout.isatty())
         return
     count = sum(len(v) for v in groups.values())
     if fmt == "npy" and out_path is not None and count != 1:
@@ -38,4 +40,5 @@ def emit(result: JvpResult, fmt: str, only: str | None, out_path: str | None) ->
     if out_path is not None:
         sinks.write_atomic(out_path, data)
     else:
-        sinks.write_stream(sys.stdout.buffer, data)
+        with streams.writing():
+            sinks.write_stream(sys.stdout.buffer, data)
