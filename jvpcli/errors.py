@@ -86,8 +86,16 @@ class StrictError(JvpcliError):
     """``strict=True`` and an input or output takes no part in the derivative."""
 
 
-class NonFiniteWarning(RuntimeWarning):
+class JvpcliWarning(UserWarning):
+    """Base of what jvpcli reports without failing; the CLI shows each as one line."""
+
+
+class NonFiniteWarning(JvpcliWarning, RuntimeWarning):
     """A result holds NaN or infinity (``log(0)``): reported, not an error."""
+
+
+class CacheWarning(JvpcliWarning):
+    """The kernel cache folder is not private to the user, so it is not used."""
 
 
 class CheckFailed(JvpcliError):

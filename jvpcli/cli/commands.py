@@ -12,7 +12,7 @@ import click
 from jvpcli import __version__
 from jvpcli.cli import streams
 from jvpcli.cli.arguments import point_arguments
-from jvpcli.errors import JvpcliError, NonFiniteWarning, UsageError, cut
+from jvpcli.errors import JvpcliError, JvpcliWarning, UsageError, cut
 
 #: the status of an unexpected failure (a bug): a failure while computing
 INTERNAL = 1
@@ -46,7 +46,7 @@ class Group(click.Group):
         try:
             try:
                 with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always", NonFiniteWarning)
+                    warnings.simplefilter("always", JvpcliWarning)
                     result = super().invoke(ctx)
                 with streams.writing():  # what is still buffered: a full disk shows here
                     return result

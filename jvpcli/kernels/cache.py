@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+import stat
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from jvpcli.arrays.sinks import write_atomic
-from jvpcli.errors import OutputError
+from jvpcli.errors import CacheWarning, OutputError
 from jvpcli.kernels.kernel import Kernel
 
 try:  # CPython's own BLAKE2: importing hashlib or hmac loads OpenSSL, ~4 ms of every call's start-up
@@ -43,32 +46,47 @@ def cache_key(parts: Sequence[object]) -> str:
     return blake2b(json.dumps([__version__, FORMAT, *parts], sort_keys=True).encode(), digest_size=32).hexdigest()
 
 
+#: the largest cache file read; anything larger is not a kernel jvpcli wrote
+MAX_ENTRY = 16 * 2**20
+SECRET_BYTES = 32
+_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+#: folders already found untrusted in this process: each is reported once
+_WARNED: set[str] = set()
+
+
 class KernelCache:
+    """Trusted as ssh trusts ``~/.ssh``: only a folder owned by the user and writable by no one
+    else, and only regular files in it owned by the user, opened without following links and
+    without blocking, of bounded size."""
+
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
     def get(self, key: str) -> Kernel | None:
         try:
-            record = json.loads((self.folder / f"{key}.json").read_text())
-            payload, mac = record["payload"], record["mac"]
-            if not compare_digest(mac, self._mac(payload)):
-                return None
+            with self._opened() as folder:
+                if folder is None:
+                    return None
+                record = json.loads(_read(folder, f"{key}.json", MAX_ENTRY))
+                payload, mac = record["payload"], record["mac"]
+                if not compare_digest(mac, self._mac(payload, folder)):
+                    return None
             data = json.loads(payload)
             return Kernel.from_dict(data["kernel"]) if data.get("key") == key else None
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
     def put(self, key: str, kernel: Kernel) -> None:
         """Best effort: a cache that cannot be written never fails the command."""
         try:
             self._ensure_folder()
-            payload = json.dumps({"key": key, "kernel": kernel.to_dict()})
-            write_atomic(
-                str(self.folder / f"{key}.json"),
-                json.dumps({"payload": payload, "mac": self._mac(payload)}).encode(),
-                mode=0o600,
-            )
-        except (OSError, OutputError):
+            with self._opened() as folder:
+                if folder is None:
+                    return
+                payload = json.dumps({"key": key, "kernel": kernel.to_dict()})
+                record = json.dumps({"payload": payload, "mac": self._mac(payload, folder)}).encode()
+            write_atomic(str(self.folder / f"{key}.json"), record, mode=0o600)
+        except (OSError, OutputError, ValueError):
             pass
 
     def info(self) -> tuple[int, int]:
@@ -80,27 +98,76 @@ class KernelCache:
 
         count = self.info()[0]
         if self.folder.is_dir():
-            shutil.rmtree(self.folder)
+            try:
+                shutil.rmtree(self.folder)
+            except OSError as exc:
+                raise OutputError(f"cannot clear the kernel cache {self.folder}: {exc.strerror}") from None
         return count
 
     def _ensure_folder(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(self.folder, 0o700)
+        if not self.folder.exists():
+            self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.chmod(self.folder, 0o700)
 
-    def _secret(self) -> bytes:
-        path = self.folder / SECRET
+    @contextmanager
+    def _opened(self) -> Iterator[int | None]:
+        """A descriptor of the folder, or None when it is missing or not to be trusted."""
         try:
-            return path.read_bytes()
-        except FileNotFoundError:
-            self._ensure_folder()
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:  # another process made it first
-                return path.read_bytes()
-            with os.fdopen(fd, "wb") as fp:
-                fp.write(os.urandom(32))
-            return path.read_bytes()
+            fd = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            yield None
+            return
+        try:
+            yield fd if _trusted(fd, self.folder) else None
+        finally:
+            os.close(fd)
 
-    def _mac(self, payload: str) -> str:
+    def _secret(self, folder: int) -> bytes:
+        try:
+            secret = _read(folder, SECRET, SECRET_BYTES)
+        except FileNotFoundError:
+            try:
+                fd = os.open(SECRET, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=folder)
+            except FileExistsError:  # another process made it first
+                return self._secret(folder)
+            with os.fdopen(fd, "wb") as fp:
+                fp.write(os.urandom(SECRET_BYTES))
+            secret = _read(folder, SECRET, SECRET_BYTES)
+        if len(secret) != SECRET_BYTES:
+            raise ValueError("the cache secret is not one jvpcli wrote")
+        return secret
+
+    def _mac(self, payload: str, folder: int) -> str:
         """BLAKE2b keyed with the folder's secret: a MAC by design, no HMAC construction needed."""
-        return blake2b(payload.encode(), key=self._secret(), digest_size=32).hexdigest()
+        return blake2b(payload.encode(), key=self._secret(folder), digest_size=32).hexdigest()
+
+
+def _trusted(fd: int, folder: Path) -> bool:
+    st = os.fstat(fd)
+    reason = ""
+    if st.st_uid != os.geteuid():
+        reason = f"owned by another user (uid {st.st_uid})"
+    elif st.st_mode & 0o022:
+        reason = f"writable by group or others (mode {stat.S_IMODE(st.st_mode):o})"
+    if reason and str(folder) not in _WARNED:
+        _WARNED.add(str(folder))
+        warnings.warn(
+            f"not using the kernel cache {folder}: it is {reason}, so its kernels could be anyone's; "
+            f"use a folder of your own with mode 0700 (chmod 700, or set JVPCLI_CACHE_DIR)",
+            CacheWarning,
+            stacklevel=4,
+        )
+    return not reason
+
+
+def _read(folder: int, name: str, limit: int) -> bytes:
+    """A regular file of the user's, at most ``limit`` bytes: never a link, a FIFO or a device."""
+    fd = os.open(name, _READ, dir_fd=folder)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_size > limit:
+            raise ValueError(f"{name} is not a file jvpcli wrote")
+        with os.fdopen(os.dup(fd), "rb") as fp:
+            return fp.read(limit + 1)[: limit + 1]
+    finally:
+        os.close(fd)
