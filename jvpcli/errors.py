@@ -9,7 +9,7 @@ COMPUTE = 1
 #: user text longer than this (a name, a SOURCE) is cut where a message quotes it
 MAX_QUOTED = 100
 MAX_MESSAGE = 2000
-_LONG = re.compile(rf"\S{{{MAX_QUOTED + 1},}}")
+_LONG = re.compile(rf"[^\s'\"]{{{MAX_QUOTED + 1},}}")
 
 
 def cut(message: str) -> str:
