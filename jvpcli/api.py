@@ -7,9 +7,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from jvpcli.engine.evaluate import evaluate
 from jvpcli.errors import ParseError, ShapeError, StrictError, UsageError
-from jvpcli.evaluate import evaluate, label
-from jvpcli.kernels.kernel import Graph, Kernel
+from jvpcli.kernels.kernel import Graph, Kernel, label
 from jvpcli.lang.parse import Program, parse
 
 ArrayLike = Any
@@ -119,21 +119,31 @@ def jvp_bound(
 def jvp_at(program: Program, point: Point, options: Options = DEFAULTS) -> JvpResult:
     kinds = tuple((n, bool(np.iscomplexobj(a))) for n, a in point.inputs.items())
     const_kinds = tuple((n, bool(np.iscomplexobj(a))) for n, a in point.constants.items())
-    kernel = kernel_for(program, kinds, const_kinds, options.create_graph, options.cache)
+    kernel = kernel_for("jvp", program, kinds, const_kinds, options.create_graph, options.cache)
     if options.strict:
         check_strict(kernel)
     xs, ts, cs = (list(group.values()) for group in (point.inputs, point.tangents, point.constants))
-    outputs, jvps = evaluate(kernel, xs, ts, cs, options.threads)
+    results = evaluate(kernel, [*xs, *ts, *cs], options.threads)
+    n = len(results) // 2
     pick = tuple if kernel.is_tuple else (lambda items: items[0])
-    return JvpResult(pick(outputs), pick(jvps), kernel.inputs, kernel.graph)
+    graph = None
+    if kernel.graph is not None:
+        graph = Graph(kernel.graph[:n], kernel.graph[n:], kernel.extras)
+    return JvpResult(pick(results[:n]), pick(results[n:]), kernel.inputs, graph)
 
 
 Kinds = tuple[tuple[str, bool], ...]
 
 
-def kernel_for(program: Program, inputs: Kinds, constants: Kinds, create_graph: bool, cache: bool) -> Kernel:
-    """The kernel from memory, then from the disk cache, else differentiated afresh (sympy)."""
-    parts = ("jvp", program.text, inputs, constants, create_graph)
+def kernel_for(
+    mode: str, program: Program, inputs: Kinds, constants: Kinds, create_graph: bool, cache: bool, *extra: Any
+) -> Kernel:
+    """The kernel from memory, then from the disk cache, else differentiated afresh (sympy).
+
+    ``mode`` names the compiler (``jvpcli.kernels.compiler.COMPILERS``); ``extra`` are its
+    further arguments, part of the key.
+    """
+    parts = (mode, program.text, inputs, constants, create_graph, *extra)
     if parts in _MEMO:
         return _MEMO[parts]
     store = None
@@ -143,9 +153,9 @@ def kernel_for(program: Program, inputs: Kinds, constants: Kinds, create_graph: 
         store, key = KernelCache(default_folder()), cache_key(parts)
         kernel = store.get(key)
     if store is None or kernel is None:
-        from jvpcli.compiler import compile_jvp
+        from jvpcli.kernels.compiler import COMPILERS
 
-        kernel = _deep(compile_jvp, program, inputs, constants, create_graph)
+        kernel = _deep(COMPILERS[mode], program, inputs, constants, create_graph, *extra)
         if store is not None:
             store.put(key, kernel)
     if len(_MEMO) > 256:
@@ -206,11 +216,15 @@ def _tangent(x: np.ndarray, t: np.ndarray, name: str) -> np.ndarray:
 
 
 def check_strict(kernel: Kernel) -> None:
-    if kernel.unused_inputs:
-        raise StrictError(f"strict: no output depends on input '{kernel.unused_inputs[0]}'")
-    if kernel.constant_outputs:
-        name = label("output", kernel.constant_outputs[0], kernel.is_tuple)
-        raise StrictError(f"strict: {name} does not depend on any input")
+    """torch's strict jvp: every input moves some output, every output moves with some input."""
+    n, k = len(kernel.inputs), len(kernel.results) // 2
+    jvps = kernel.depends[k:]
+    for i, name in enumerate(kernel.inputs):
+        if not any(n + i in d for d in jvps):
+            raise StrictError(f"strict: no output depends on input '{name}'")
+    for j, d in enumerate(jvps):
+        if not any(n <= a < 2 * n for a in d):
+            raise StrictError(f"strict: {label('output', j, kernel.is_tuple)} does not depend on any input")
 
 
 def _bind(names: Sequence[str], values: Arrays, what: str) -> dict[str, Any]:

@@ -54,7 +54,8 @@ def point_arguments(command: Callable[..., None]) -> Callable[..., None]:
             "tangents",
             multiple=True,
             metavar="[NAME=]SOURCE",
-            help="A tangent, by name or in input order; repeat for each input.",
+            help="A tangent, by name or in input order; repeat for each input. "
+            "It may be left out when FUNC has one input with one element (then 1).",
         ),
         click.option(
             "-c",

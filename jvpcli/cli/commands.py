@@ -18,11 +18,23 @@ from jvpcli.errors import JvpcliError, JvpcliWarning, UsageError, cut
 INTERNAL = 1
 
 JVP_EXAMPLES = """\b
-Examples:
+Examples (from the project folder; the arrays are in samples/):
   jvpcli jvp 'x.exp().sum(dim=1)' x=samples/x44.npy -v ones
-  jvpcli jvp 'lambda x, y: 2*x + 3*y' '[0.1, 0.2]' '[0.3, 0.4]' -v ones -v ones
-  jvpcli jvp @samples/mlp.py x=samples/x.npy W=samples/W.npy b=samples/b.npy -v rand -v rand -v rand
-  python make.py | jvpcli jvp 'tanh(x) @ A' - -c A=A.npy -v - --format npy --only jvp
+  jvpcli jvp 'lambda x, y: 2*x + 3*y' '[0.1, 0.2]' '[0.3, 0.4]' \\
+      -v ones -v ones
+  jvpcli jvp 'x**2' 3.0         # a single one-element input: v defaults to 1
+  jvpcli jvp @samples/mlp.py samples/x.npy samples/W.npy samples/b.npy \\
+      -v rand -v rand -v rand
+  python samples/make_data.py | jvpcli jvp 'tanh(x) @ A' - -v - \\
+      -c A=samples/A.npy --format npy --only jvp | python samples/next.py
+"""
+MAIN_EXAMPLES = """\b
+Examples (from the project folder; the arrays are in samples/):
+  jvpcli jvp '2*x + 3*y' x='[0.1, 0.2]' y='[0.3, 0.4]' -v ones -v ones
+  jvpcli show @samples/mlp.py
+  jvpcli check 'abs(x)' '[0.0, 1.0]' -v ones
+  jvpcli codegen @samples/mlp.py -o mlp_jvp.py
+  jvpcli jvp --help                     # each command's options and examples
 """
 
 
@@ -77,7 +89,7 @@ class Group(click.Group):
             ctx.exit(INTERNAL)
 
 
-@click.group(cls=Group, epilog=JVP_EXAMPLES)
+@click.group(cls=Group, epilog=MAIN_EXAMPLES)
 @click.version_option(__version__, prog_name="jvpcli")
 @click.option("--traceback", is_flag=True, help="Show Python's traceback for errors (for bug reports).")
 def cli(traceback: bool) -> None:
@@ -87,7 +99,7 @@ def cli(traceback: bool) -> None:
     """
 
 
-@cli.command(epilog=JVP_EXAMPLES)
+@cli.command(epilog=JVP_EXAMPLES, short_help="Output and Jacobian-vector product of FUNC along v.")
 @point_arguments
 @click.option("--strict", is_flag=True, help="Fail if an input or output takes no part in the derivative.")
 @click.option("--create-graph", is_flag=True, help="Also report the symbolic output and jvp, in FUNC's language.")
@@ -140,7 +152,7 @@ def jvp(
         verdict(program, point, request, result, sys.stderr)
 
 
-@cli.command()
+@cli.command(short_help="Show or clear the kernel cache.")
 @click.argument("action", type=click.Choice(["info", "clear"]))
 def cache(action: str) -> None:
     """Show or clear the kernel cache (JVPCLI_CACHE_DIR, else the user cache folder)."""

@@ -13,7 +13,7 @@ import sympy as sp
 
 from jvpcli.errors import UsageError
 from jvpcli.kernels import codegen
-from jvpcli.kernels.kernel import Graph, Kernel
+from jvpcli.kernels.kernel import Kernel, Result, label
 from jvpcli.lang.build import build
 from jvpcli.lang.parse import Program
 from jvpcli.symbolic import dag, derive
@@ -65,36 +65,59 @@ def derive_jvp(
     return Derived(tuple(xs), tuple(ts), tuple(cs), built.outputs, tuple(jvps), built.is_tuple)
 
 
+def depends(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]) -> tuple[tuple[int, ...], ...]:
+    """Per expression, the positions of the arguments it depends on."""
+    return tuple(tuple(i for i, a in enumerate(args) if a in dag.free_symbols([e])) for e in exprs)
+
+
+def result_names(kind: str, n: int, is_tuple: bool) -> list[str]:
+    return [label(kind, i, is_tuple) for i in range(n)]
+
+
+def kernel_of(
+    mode: str,
+    d: Derived,
+    extras: Sequence[sp.Symbol],
+    exprs: Sequence[sp.Expr],
+    results: Sequence[Result],
+    create_graph: bool,
+) -> Kernel:
+    """The kernel computing ``exprs`` from FUNC's inputs, ``extras`` and constants."""
+    if create_graph and dag.tree_size(exprs) > MAX_GRAPH_NODES:
+        raise UsageError(
+            f"the graph of this FUNC would print {dag.tree_size(exprs)} terms (the limit is {MAX_GRAPH_NODES}): "
+            "'jvpcli show' prints it with shared parts named once"
+        )
+    args = [*d.inputs, *extras, *d.constants]
+    return Kernel(
+        mode=mode,
+        inputs=tuple(x.name for x in d.inputs),
+        extras=tuple(e.name for e in extras),
+        constants=tuple(c.name for c in d.constants),
+        source=codegen.source(exprs, args, out=True),
+        results=tuple(results),
+        is_tuple=d.is_tuple,
+        depends=depends(exprs, args),
+        row_wise=acts_row_wise(exprs),
+        cost=dag.node_count(exprs),
+        reduces=reduces(exprs),
+        graph=tuple(map(func_text, exprs)) if create_graph else None,
+    )
+
+
 def compile_jvp(
     program: Program,
     inputs: Sequence[tuple[str, bool]],
     constants: Sequence[tuple[str, bool]] = (),
     create_graph: bool = False,
 ) -> Kernel:
-    """The numpy kernel of FUNC's output and jvp, and what strict mode needs to know."""
+    """The numpy kernel of FUNC's outputs and jvps (each shaped like its output)."""
     d = derive_jvp(program, inputs, constants)
-    used = dag.free_symbols(d.jvps)
-    exprs = [*d.outputs, *d.jvps]
-    graph = None
-    if create_graph and dag.tree_size(exprs) > MAX_GRAPH_NODES:
-        raise UsageError(
-            f"the graph of this FUNC would print {dag.tree_size(exprs)} terms (the limit is {MAX_GRAPH_NODES}): "
-            "'jvpcli show' prints it with shared parts named once"
-        )
-    if create_graph:
-        graph = Graph(
-            tuple(map(func_text, d.outputs)), tuple(map(func_text, d.jvps)), tuple(t.name for t in d.tangents)
-        )
-    return Kernel(
-        inputs=tuple(x.name for x in d.inputs),
-        constants=tuple(c.name for c in d.constants),
-        source=codegen.source(exprs, [*d.inputs, *d.tangents, *d.constants], len(d.outputs), out=True),
-        n_outputs=len(d.outputs),
-        is_tuple=d.is_tuple,
-        unused_inputs=tuple(x.name for x, t in zip(d.inputs, d.tangents) if t not in used),
-        constant_outputs=tuple(i for i, j in enumerate(d.jvps) if not dag.free_symbols([j]) & set(d.tangents)),
-        row_wise=acts_row_wise(exprs),
-        cost=dag.node_count(exprs),
-        reduces=reduces(exprs),
-        graph=graph,
-    )
+    n = len(d.outputs)
+    results = [Result(name) for name in result_names("output", n, d.is_tuple)]
+    results += [Result(name, ("result", i)) for i, name in enumerate(result_names("jvp", n, d.is_tuple))]
+    return kernel_of("jvp", d, d.tangents, [*d.outputs, *d.jvps], results, create_graph)
+
+
+#: the compiler of each mode: ``(program, inputs, constants, create_graph, *extra) -> Kernel``
+COMPILERS = {"jvp": compile_jvp}
