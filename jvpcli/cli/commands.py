@@ -84,8 +84,8 @@ class Group(click.Group):
         except (Exception, RecursionError) as exc:  # a bug: still one message, never a traceback
             if ctx.params.get("traceback"):
                 raise
-            click.echo(f"jvpcli: internal error: {type(exc).__name__}: {cut(str(exc))}", err=True)
-            click.echo("jvpcli: this is a bug in jvpcli; rerun with --traceback and report it", err=True)
+            message = f"{type(exc).__name__}: {cut(str(exc))} (a bug in jvpcli: rerun with --traceback and report it)"
+            click.echo(f"jvpcli: internal error: {message}", err=True)
             ctx.exit(INTERNAL)
 
 
