@@ -37,6 +37,17 @@ class KernelPrinter(SciPyPrinter):
             return "numpy.nan" if value != value else ("numpy.inf" if value > 0 else "(-numpy.inf)")
         return repr(value) if expr._prec <= 53 else super()._print_Float(expr)
 
+    def _print_Integer(self, expr: sp.Integer) -> str:
+        """Beyond int64 numpy refuses a Python int (OverflowError): the float64 numpy would compute."""
+        if abs(int(expr)) < 2**63:
+            return super()._print_Integer(expr)
+        return self._print_Float(sp.Float(expr))
+
+    def _print_Rational(self, expr: sp.Rational) -> str:
+        if abs(expr.p) < 2**63 and expr.q < 2**63:
+            return super()._print_Rational(expr)
+        return self._print_Float(sp.Float(expr))
+
     def _print_ComplexInfinity(self, expr: sp.Expr) -> str:
         return "numpy.nan"  # no sign, no IEEE value
 

@@ -40,6 +40,15 @@ class FuncPrinter(StrPrinter):
     def _print_Float(self, expr: sp.Float) -> str:
         return repr(float(expr))
 
+    def _print_Integer(self, expr: sp.Integer) -> str:
+        """An integer FUNC reads back as a literal (64 bits), else its float value."""
+        return str(expr) if abs(int(expr)) < 2**63 else self._print_Float(sp.Float(expr))
+
+    def _print_Rational(self, expr: sp.Rational) -> str:
+        if abs(expr.p) < 2**63 and expr.q < 2**63:
+            return super()._print_Rational(expr)
+        return self._print_Float(sp.Float(expr))
+
     def _print_NumberSymbol(self, expr: Any) -> str:
         name = _CONSTANTS.get(type(expr).__name__)
         return name if name is not None else repr(float(expr))  # EulerGamma, Catalan: FUNC has no name
