@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from jvpcli.arrays.rows import Rows
 from jvpcli.engine.evaluate import evaluate
 from jvpcli.errors import ParseError, ShapeError, StrictError, UsageError
 from jvpcli.kernels.kernel import Graph, Kernel, label
@@ -42,13 +43,19 @@ class JvpResult:
 
 
 class Options(NamedTuple):
-    """How to compute: torch's ``create_graph``/``strict``, a dtype cast, threads, the disk cache."""
+    """How to compute: torch's ``create_graph``/``strict``, a dtype cast, threads, the disk cache;
+    for inputs given as ``Rows`` (read when needed): the memory budget in bytes (default half
+    the machine's), where streamed results are written (an ``arrays.npystream.Spool``) and a
+    progress callback (``engine.stream.Progress``)."""
 
     create_graph: bool = False
     strict: bool = False
     dtype: Any = None
     threads: int | None = None
     cache: bool = False
+    memory: int | None = None
+    spool: Any = None
+    progress: Any = None
 
 
 DEFAULTS = Options()
@@ -123,13 +130,23 @@ def jvp_at(program: Program, point: Point, options: Options = DEFAULTS) -> JvpRe
     if options.strict:
         check_strict(kernel)
     xs, ts, cs = (list(group.values()) for group in (point.inputs, point.tangents, point.constants))
-    results = evaluate(kernel, [*xs, *ts, *cs], options.threads)
+    results = run(kernel, [*xs, *ts, *cs], options)
     n = len(results) // 2
     pick = tuple if kernel.is_tuple else (lambda items: items[0])
     graph = None
     if kernel.graph is not None:
         graph = Graph(kernel.graph[:n], kernel.graph[n:], kernel.extras)
     return JvpResult(pick(results[:n]), pick(results[n:]), kernel.inputs, graph)
+
+
+def run(kernel: Kernel, args: Sequence[Any], options: Options = DEFAULTS) -> list[np.ndarray]:
+    """The kernel's results: in memory, or streamed by blocks of rows where an argument is
+    ``Rows`` and the work is larger than the memory budget (``engine.stream``)."""
+    if any(isinstance(a, Rows) for a in args):
+        from jvpcli.engine.stream import evaluate_rows
+
+        return evaluate_rows(kernel, args, options.threads, options.memory, options.spool, options.progress)
+    return evaluate(kernel, args, options.threads)
 
 
 Kinds = tuple[tuple[str, bool], ...]
@@ -183,9 +200,9 @@ def _deep(fn: Any, *args: Any) -> Any:
         sys.setrecursionlimit(limit)
 
 
-def as_input(value: ArrayLike, name: str, dtype: Any = None) -> np.ndarray:
-    """A numeric array; integers and booleans become float64, like torch's promotion."""
-    a = np.asarray(value)
+def as_input(value: ArrayLike, name: str, dtype: Any = None) -> Any:
+    """A numeric array (or ``Rows``); integers and booleans become float64, like torch's promotion."""
+    a = value if isinstance(value, Rows) else np.asarray(value)
     if a.dtype.kind not in "biufc":
         raise UsageError(f"'{name}' has dtype {a.dtype}; jvpcli needs numbers")
     if dtype is not None:
@@ -202,7 +219,7 @@ def default_tangents(inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     if len(inputs) == 1:
         ((name, x),) = inputs.items()
         if x.size == 1:
-            return {name: np.ones_like(x)}
+            return {name: np.ones(x.shape, x.dtype)}
     shapes = ", ".join(f"{n} {x.shape}" for n, x in inputs.items())
     raise UsageError(f"v is required unless FUNC has one input with one element (inputs: {shapes}); give -v")
 

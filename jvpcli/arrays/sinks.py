@@ -8,7 +8,7 @@ import io
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -49,20 +49,41 @@ def to_json(groups: Groups, is_tuple: bool, graph: Texts | None) -> bytes:
     return (json.dumps(doc, allow_nan=False) + "\n").encode()
 
 
+def _named(groups: Groups, is_tuple: bool) -> dict[str, np.ndarray]:
+    return {(f"{key}_{i}" if is_tuple else key): a for key, arrays in groups.items() for i, a in enumerate(arrays)}
+
+
+def write_npz(fp: BinaryIO, groups: Groups, is_tuple: bool) -> None:
+    """An ``.npz`` archive as ``numpy.savez`` writes it, each member streamed into the zip
+    (a file-backed array from its file, in blocks); ``fp`` need not be seekable."""
+    import zipfile
+
+    from jvpcli.arrays.npystream import copy_npy
+
+    with zipfile.ZipFile(fp, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, a in _named(groups, is_tuple).items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                copy_npy(member, a)
+
+
+def write_npy(fp: BinaryIO, groups: Groups) -> None:
+    """The arrays as consecutive ``.npy`` records, as ``numpy.save`` writes each."""
+    from jvpcli.arrays.npystream import copy_npy
+
+    for arrays in groups.values():
+        for a in arrays:
+            copy_npy(fp, a)
+
+
 def to_npz(groups: Groups, is_tuple: bool) -> bytes:
-    named: dict[str, Any] = {
-        (f"{key}_{i}" if is_tuple else key): a for key, arrays in groups.items() for i, a in enumerate(arrays)
-    }
     buf = io.BytesIO()
-    np.savez(buf, **named)
+    write_npz(buf, groups, is_tuple)
     return buf.getvalue()
 
 
 def to_npy(groups: Groups) -> bytes:
     buf = io.BytesIO()
-    for arrays in groups.values():
-        for a in arrays:
-            np.save(buf, a, allow_pickle=False)
+    write_npy(buf, groups)
     return buf.getvalue()
 
 
@@ -79,7 +100,14 @@ TEMP_PREFIX = ".jvpcli-tmp-"
 
 
 def write_atomic(path: str, data: bytes, mode: int | None = None) -> None:
-    """The file appears whole or not at all, and a killed write leaves nothing behind.
+    """The file appears whole or not at all, and a killed write leaves nothing behind."""
+    with open_atomic(path, mode) as fp:
+        fp.write(data)
+
+
+@contextlib.contextmanager
+def open_atomic(path: str, mode: int | None = None) -> Iterator[BinaryIO]:
+    """A file to write that appears at ``path`` whole, when the block ends without error, or not at all.
 
     On Linux the data goes to an unnamed file (``O_TMPFILE``) that is linked into the folder
     only when complete, then renamed over ``path``; elsewhere to a named temporary. A kill in
@@ -96,11 +124,11 @@ def write_atomic(path: str, data: bytes, mode: int | None = None) -> None:
         raise OutputError(f"cannot write '{path}': {exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb", closefd=False) as fp:
-            fp.write(data)
+            yield fp
             fp.flush()
             os.fsync(fd)
         if tmp is None:
-            tmp = _temp_name(folder)
+            tmp = temp_name(folder)
             _link(fd, tmp)
         os.replace(tmp, path)
         tmp = None
@@ -124,7 +152,7 @@ def _create(folder: str, mode: int) -> tuple[int, str | None]:
         except OSError as exc:
             if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
                 raise
-    tmp = _temp_name(folder)
+    tmp = temp_name(folder)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode)
     os.fchmod(fd, mode)
     return fd, tmp
@@ -140,7 +168,8 @@ def _link(fd: int, name: str) -> None:
         os.close(proc)
 
 
-def _temp_name(folder: str) -> str:
+def temp_name(folder: str) -> str:
+    """A fresh temporary's name in ``folder``, carrying this process's PID."""
     return os.path.join(folder, f"{TEMP_PREFIX}{os.getpid()}-{os.urandom(6).hex()}")
 
 

@@ -18,9 +18,11 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from jvpcli.arrays import limits, npy
+from jvpcli.arrays.rows import ArrayRows, Generated, NpyRows, Rows
 from jvpcli.errors import SourceError, UsageError
 
-MMAP_BYTES = 64 * 2**20
+#: .npy files (and uncompressed .npz members) from this size are mapped, not read
+MMAP_BYTES = NpyRows.MAP_FROM
 LIKE_GENERATORS = frozenset({"ones", "zeros", "rand", "randn"})
 _TEXT_DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}
 
@@ -31,26 +33,40 @@ class SourceReader:
     def __init__(self, stdin: BinaryIO | None = None, seed: int = 0, max_bytes: int | None = None) -> None:
         self.stdin, self.seed = stdin, seed
         self.max_bytes = limits.default_max_bytes() if max_bytes is None else max_bytes
-        self._rng: np.random.Generator | None = None
         self._stdin_count = 0
+        #: where the next ``rand`` starts in the seed's stream, and the next ``randn`` page
+        self._drawn = self._pages = 0
 
-    def read(self, text: str, like: np.ndarray | None = None) -> np.ndarray:
+    def read(self, text: str, like: Rows | np.ndarray | None = None) -> np.ndarray:
+        """The array SOURCE ``text`` names, whole."""
+        return self.whole(self.open(text, like))
+
+    def whole(self, rows: Rows) -> np.ndarray:
+        """``rows`` in memory: what is made or cast for it here must fit in ``max_bytes`` (a file's
+        rows are read or mapped, and what is in memory already was checked as it was read)."""
+        if not isinstance(rows, (ArrayRows, NpyRows)):
+            _check_size(rows.nbytes, self.max_bytes, repr(rows), "would take")
+        return rows.whole()
+
+    def open(self, text: str, like: Rows | np.ndarray | None = None) -> Rows:
+        """SOURCE ``text`` as rows: a ``.npy`` file or a generator is read or made only when
+        its rows are asked for; ``like`` gives a shapeless generator its shape and dtype."""
         if text == "-":
-            return self._next_stdin()
+            return ArrayRows(self._next_stdin())
         if text in LIKE_GENERATORS:
             if like is None:
                 raise UsageError(f"'{text}' without a shape is only for -v (a tangent like its input)")
-            return self._generate(text, like.shape).astype(like.dtype, copy=False)
+            return self._generate(text, like.shape).astype(like.dtype)
         path, _, key = text.partition(".npz:")
         if key:
-            return _read_npz(path + ".npz", key, self.max_bytes)
+            return ArrayRows(_read_npz(path + ".npz", key, self.max_bytes))
         suffix = os.path.splitext(text)[1].lower()
         if suffix == ".npy":
-            return _read_npy_file(text, self.max_bytes)
+            return open_npy(text)
         if suffix == ".npz":
-            return _read_npz(text, None, self.max_bytes)
+            return ArrayRows(_read_npz(text, None, self.max_bytes))
         if suffix in _TEXT_DELIMITERS:
-            return _read_text(text, _TEXT_DELIMITERS[suffix], self.max_bytes)
+            return ArrayRows(_read_text(text, _TEXT_DELIMITERS[suffix], self.max_bytes))
         return self._literal(text)
 
     def finish(self) -> None:
@@ -85,12 +101,12 @@ class SourceReader:
         return npy.read_into(stream.readinto, header, where)
 
     # ---- literals and generators ---------------------------------------------------
-    def _literal(self, text: str) -> np.ndarray:
+    def _literal(self, text: str) -> Rows:
         try:
             tree = ast.parse(text.strip(), mode="eval").body
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             tree = None
-        if isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and tree.func.id in _GENERATORS:
+        if isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and tree.func.id in _NAMES:
             args = [_number(a, text) for a in tree.args]
             if tree.keywords:
                 raise SourceError(f"'{text}': generators take positional arguments only")
@@ -101,24 +117,32 @@ class SourceReader:
                 "like 1.5 or [1, 2] or a generator like ones(3)"
             )
         try:
-            return np.array(_number(tree, text))
+            return ArrayRows(np.array(_number(tree, text)))
         except ValueError as exc:  # ragged nesting: [[1, 2], [3]]
             raise SourceError(f"cannot read literal '{text}': {exc}") from None
 
-    def _generate(self, name: str, *args: object) -> np.ndarray:
+    def _generate(self, name: str, *args: object) -> Rows:
         if len(args) == 1 and isinstance(args[0], (tuple, list)):
             args = tuple(args[0])
         try:
+            if name in LIKE_GENERATORS:
+                return self._made(name, _shape(*args))
             _check_size(8 * _count(name, args), self.max_bytes, f"{name}{_shown(args)}", "would take")
-            return _GENERATORS[name](self, *args)
+            return ArrayRows(_GENERATORS[name](*args))
         except (TypeError, ValueError, MemoryError) as exc:
             raise SourceError(f"cannot make {name}{tuple(args)!r}: {exc}") from None
 
-    @property
-    def rng(self) -> np.random.Generator:
-        if self._rng is None:
-            self._rng = np.random.default_rng(self.seed)
-        return self._rng
+    def _made(self, name: str, shape: tuple[int, ...]) -> Generated:
+        """``ones``/``zeros``/``rand``/``randn``: made when read, ``rand`` and ``randn`` each
+        taking the next numbers of their stream (see ``arrays.rows``)."""
+        if name in ("rand", "randn"):
+            np.random.PCG64(self.seed)  # a seed numpy refuses fails here, before anything is read
+        made = Generated(name, shape, self.seed, self._drawn if name == "rand" else self._pages)
+        if name == "rand":
+            self._drawn += made.size
+        elif name == "randn":
+            self._pages += made.pages
+        return made
 
 
 def _shape(*dims: object) -> tuple[int, ...]:
@@ -127,15 +151,13 @@ def _shape(*dims: object) -> tuple[int, ...]:
     return tuple(dims)  # type: ignore[arg-type]
 
 
+#: generators other than ``LIKE_GENERATORS``, which ``arrays.rows.Generated`` makes
 _GENERATORS: dict[str, Callable[..., np.ndarray]] = {
-    "ones": lambda r, *s: np.ones(_shape(*s)),
-    "zeros": lambda r, *s: np.zeros(_shape(*s)),
-    "rand": lambda r, *s: r.rng.random(_shape(*s)),
-    "randn": lambda r, *s: r.rng.standard_normal(_shape(*s)),
-    "arange": lambda r, *a: np.arange(*a, dtype=np.float64),
-    "linspace": lambda r, start, stop, num=50: np.linspace(start, stop, int(num)),
-    "eye": lambda r, n, m=None: np.eye(int(n), None if m is None else int(m)),
+    "arange": lambda *a: np.arange(*a, dtype=np.float64),
+    "linspace": lambda start, stop, num=50: np.linspace(start, stop, int(num)),
+    "eye": lambda n, m=None: np.eye(int(n), None if m is None else int(m)),
 }
+_NAMES = frozenset({*_GENERATORS, *LIKE_GENERATORS})
 
 
 def _count(name: str, args: tuple) -> int:
@@ -220,16 +242,14 @@ def _check_size(nbytes: int, limit: int, where: str, what: str = "holds") -> Non
         )
 
 
-def _read_npy_file(path: str, max_bytes: int) -> np.ndarray:
+def open_npy(path: str) -> NpyRows:
+    """A ``.npy`` file as rows: only its header is read here, by jvpcli's own parser, and checked
+    against the file's size (rows are read, or the whole file mapped, when asked for)."""
     where = f"'{path}'"
     with _open(path) as fp:
         header = npy.read_header(fp.read, where)
-        have = os.fstat(fp.fileno()).st_size - header.offset
-        _check_follows(header, have, where)
-        if header.nbytes >= MMAP_BYTES:  # mapped, never read whole: pages come in as they are used
-            return np.memmap(fp, header.dtype, "r", header.offset, header.shape, header.order)  # type: ignore[call-overload]
-        _check_size(header.nbytes, max_bytes, where)
-        return npy.read_into(fp.readinto, header, where)
+        _check_follows(header, os.fstat(fp.fileno()).st_size - header.offset, where)
+        return NpyRows(path, header.offset, header.shape, header.dtype, header.fortran)
 
 
 def _check_follows(header: npy.Header, have: int, where: str) -> None:

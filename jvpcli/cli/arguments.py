@@ -11,18 +11,6 @@ import click
 DTYPES = ("float32", "float64", "complex64", "complex128")
 
 
-class Size(click.ParamType):
-    name = "size"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        from jvpcli.arrays.limits import parse_size
-
-        try:
-            return value if isinstance(value, int) else parse_size(str(value))
-        except ValueError:
-            self.fail(f"{str(value)[:40]!r} is not a size (bytes, or with K, M, G, T)", param, ctx)
-
-
 def point_arguments(command: Callable[..., None]) -> Callable[..., None]:
     """FUNC, SOURCEs and the options that bind and read them, bundled as one ``Request``."""
 
@@ -37,12 +25,16 @@ def point_arguments(command: Callable[..., None]) -> Callable[..., None]:
         seed: int,
         threads: int | None,
         no_cache: bool,
+        memory: int | None,
+        quiet: bool,
         max_bytes: int | None,
         **rest: Any,
     ) -> None:
         from jvpcli.cli.run import Request
 
-        request = Request(func, sources, named, tangents, constants, dtype, seed, threads, not no_cache, max_bytes)
+        request = Request(
+            func, sources, named, tangents, constants, dtype, seed, threads, not no_cache, memory, quiet, max_bytes
+        )
         command(request, **rest)
 
     decorators = [
@@ -74,17 +66,41 @@ def point_arguments(command: Callable[..., None]) -> Callable[..., None]:
         ),
         click.option("--no-cache", is_flag=True, help="Differentiate afresh; neither read nor write the kernel cache."),
         click.option(
+            "--memory",
+            type=Size(),
+            default=None,
+            metavar="SIZE",
+            help="Memory budget (1GiB, 512MiB): larger row-wise work streams from disk (default: half the machine).",
+        ),
+        click.option("--quiet", is_flag=True, help="No progress bar on stderr."),
+        click.option(
             "--max-bytes",
             type=Size(),
             default=None,
             metavar="SIZE",
             help="The most one array read or made in memory may take, like 512M or 2G "
-            "(default: half the memory jvpcli may use; large .npy files are mapped and do not count).",
+            "(default: --memory, else half the memory jvpcli may use; .npy files are mapped or streamed).",
         ),
     ]
     for decorate in reversed(decorators):
         bundled = decorate(bundled)
     return bundled
+
+
+class Size(click.ParamType):
+    """A number of bytes written as 1GiB, 512MiB, 2G or 4096."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        import re
+
+        m = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]?)(?:i?b)?\s*", str(value).lower())
+        if m is None or float(m.group(1)) <= 0:
+            self.fail(f"'{value}' is not a size like 1GiB, 512MiB or 4096", param, ctx)
+        return int(float(m.group(1)) * (1 << {"": 0, "k": 10, "m": 20, "g": 30, "t": 40}[m.group(2)]))
 
 
 def formula_arguments(command: Callable[..., None]) -> Callable[..., None]:

@@ -140,12 +140,21 @@ def jvp(
     literal ('[1, 2]') or a generator ('ones(3)', 'rand(4,4)'); NAME=SOURCE binds by name.
     """
     from jvpcli.api import jvp_at
+    from jvpcli.arrays.npystream import Spool
     from jvpcli.cli.output import emit
+    from jvpcli.cli.progress import bar_for
 
     fmt = _format(fmt, out_path)
-    program, point = request.load()
-    result = jvp_at(program, point, request.options(create_graph=create_graph, strict=strict))
-    emit(result, fmt, only, out_path)
+    program, point = request.load(lazy=not check_too)
+    bar = bar_for(sys.stderr, request.quiet)
+    with Spool(os.path.dirname(os.path.abspath(out_path)) if out_path else None) as spool:
+        try:
+            options = request.options(create_graph=create_graph, strict=strict, spool=spool, progress=bar)
+            result = jvp_at(program, point, options)
+        finally:
+            if bar is not None:
+                bar.close()
+        emit(result, fmt, only, out_path, spool)
     if check_too:
         from jvpcli.cli.study import verdict
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from jvpcli.api import Options, Point, prepare
 from jvpcli.arrays.sources import SourceReader
-from jvpcli.cli.binding import load
+from jvpcli.cli.binding import Bound, load
 from jvpcli.errors import SourceError
 from jvpcli.lang.parse import Program, parse
 
@@ -36,14 +36,19 @@ class Request(NamedTuple):
     seed: int
     threads: int | None
     cache: bool
-    #: the most bytes one array read or made in memory may take (None: a share of memory)
+    memory: int | None = None
+    quiet: bool = False
+    #: the most bytes one array read or made in memory may take (None: --memory, else a share of memory)
     max_bytes: int | None = None
 
-    def options(self, **flags: bool) -> Options:
-        return Options(dtype=self.dtype, threads=self.threads, cache=self.cache, **flags)
+    def options(self, **flags: Any) -> Options:
+        return Options(dtype=self.dtype, threads=self.threads, cache=self.cache, memory=self.memory, **flags)
 
-    def load(self) -> tuple[Program, Point]:
+    def load(self, lazy: bool = False) -> tuple[Program, Point]:
+        """FUNC and its arrays; with ``lazy``, files and generators stay ``Rows`` (read when needed)."""
         program = parse(read_func(self.func))
-        reader = SourceReader(sys.stdin.buffer if sys.stdin else None, self.seed, self.max_bytes)
+        reader = SourceReader(sys.stdin.buffer if sys.stdin else None, self.seed, self.max_bytes or self.memory)
         bound = load(program, self.sources, self.named, self.tangents, self.constants, reader)
+        if not lazy:
+            bound = Bound(*({n: reader.whole(r) for n, r in g.items()} if g is not None else None for g in bound))  # type: ignore[arg-type]
         return program, prepare(bound.inputs, bound.tangents, bound.constants, self.dtype)

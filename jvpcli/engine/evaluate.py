@@ -16,6 +16,16 @@ from jvpcli.kernels.loader import load
 def evaluate(kernel: Kernel, args: Sequence[np.ndarray], threads: int | None = None) -> list[np.ndarray]:
     """Every result of ``kernel`` at ``args`` (inputs, extras, constants), each shaped as
     its ``Result`` says; ``threads`` for blocked evaluation (default: every core)."""
+    results, bad = finished(kernel, args, threads)
+    warn_non_finite(kernel, bad)
+    return results
+
+
+def finished(
+    kernel: Kernel, args: Sequence[np.ndarray], threads: int | None = None
+) -> tuple[list[np.ndarray], list[int]]:
+    """``evaluate``'s results and how many non-finite values each holds, without a warning:
+    a streamed evaluation adds up its blocks' counts."""
     fn = load(kernel.source)
     n_in = len(kernel.inputs)
     primal = [*args[:n_in], *args[n_in + len(kernel.extras) :]]
@@ -39,14 +49,21 @@ def evaluate(kernel: Kernel, args: Sequence[np.ndarray], threads: int | None = N
         lead = None if spec.lead is None else args[spec.lead].shape[:1]
         results.append(_finish(value, single, like, lead, own))
     # the blocks' own check holds where the result is the very array they filled (no cast)
-    for i, (spec, a) in enumerate(zip(kernel.results, results)):
-        known = finite is not None and finite[i] and a is values[i]
-        if not known and not blocked.all_finite(a):
-            bad = a.size - int(np.count_nonzero(np.isfinite(a)))
-            warnings.warn(
-                f"{spec.name} has {bad} non-finite value(s) (NaN or infinity)", NonFiniteWarning, stacklevel=2
-            )
-    return results
+    bad = [
+        0
+        if (finite is not None and finite[i] and a is values[i]) or blocked.all_finite(a)
+        else a.size - int(np.count_nonzero(np.isfinite(a)))
+        for i, a in enumerate(results)
+    ]
+    return results, bad
+
+
+def warn_non_finite(kernel: Kernel, bad: Sequence[int]) -> None:
+    """One warning per result that holds NaN or infinity; ``bad`` counts them per result."""
+    for spec, count in zip(kernel.results, bad):
+        if count:
+            message = f"{spec.name} has {count} non-finite value(s) (NaN or infinity)"
+            warnings.warn(message, NonFiniteWarning, stacklevel=3)
 
 
 def _finish(

@@ -18,7 +18,7 @@ from jvpcli.lang.build import build
 from jvpcli.lang.parse import Program
 from jvpcli.symbolic import dag, derive
 from jvpcli.symbolic.printing import func_text
-from jvpcli.symbolic.shapes import acts_row_wise, reduces
+from jvpcli.symbolic.shapes import reduces, row_breaker
 
 MAX_GRAPH_NODES = 100_000
 
@@ -89,6 +89,7 @@ def kernel_of(
             "'jvpcli show' prints it with shared parts named once"
         )
     args = [*d.inputs, *extras, *d.constants]
+    breaker = row_breaker(exprs)
     return Kernel(
         mode=mode,
         inputs=tuple(x.name for x in d.inputs),
@@ -98,11 +99,16 @@ def kernel_of(
         results=tuple(results),
         is_tuple=d.is_tuple,
         depends=depends(exprs, args),
-        row_wise=acts_row_wise(exprs),
+        row_wise=breaker is None,
         cost=dag.node_count(exprs),
         reduces=reduces(exprs),
         graph=tuple(map(func_text, exprs)) if create_graph else None,
+        row_breaker=_short(func_text(breaker)) if breaker is not None else "",
     )
+
+
+def _short(text: str, most: int = 60) -> str:
+    return text if len(text) <= most else text[: most - 3] + "..."
 
 
 def compile_jvp(

@@ -58,6 +58,8 @@ class Kernel(NamedTuple):
     reduces: bool
     #: per result, its expression in FUNC's language (``create_graph``)
     graph: tuple[str, ...] | None
+    #: the first operation that mixes rows of axis 0, in FUNC's language ("" when row_wise)
+    row_breaker: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return self._asdict()
