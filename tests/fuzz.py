@@ -2,9 +2,10 @@
 and standard-input streams.
 
 Every case must end with status 0, 1 or 2; no traceback and no internal error; a message on
-stderr for every non-zero status; one JSON document on stdout for every zero status; all within
-``TIME_LIMIT`` seconds. ``tests/test_fuzz.py`` runs a few hundred cases in the suite;
-``python -m tests.fuzz --examples 100000`` runs long and prints the counts.
+stderr for every non-zero status; one JSON document on stdout for every zero status; within
+``TIME_LIMIT`` seconds of CPU, and no hang (``HANG_LIMIT`` seconds of wall time).
+``tests/test_fuzz.py`` runs a few hundred cases in the suite; ``python -m tests.fuzz --examples
+100000`` runs long and prints the counts.
 """
 
 from __future__ import annotations
@@ -31,7 +32,10 @@ from hypothesis import strategies as st
 from jvpcli.cli.commands import cli
 from jvpcli.lang.functions import FUNCTIONS
 
-TIME_LIMIT = 10.0
+#: seconds of CPU a case may take (the issue's bound), and of wall time before it counts as a hang
+#: (CPU, not wall time, is the bound: six people share two cores here)
+TIME_LIMIT = 5.0
+HANG_LIMIT = 60.0
 NAMES = ("x", "y")
 _UNARY = sorted(n for n in FUNCTIONS if n.isidentifier())
 
@@ -260,23 +264,23 @@ def run_case(case: Case) -> tuple[int | str, str | None]:
             with open(name, "wb") as fp:
                 fp.write(data)
         previous = signal.signal(signal.SIGALRM, _alarm)
-        signal.setitimer(signal.ITIMER_REAL, TIME_LIMIT)
-        start = time.monotonic()
+        signal.setitimer(signal.ITIMER_REAL, HANG_LIMIT)
+        start = time.process_time()
         try:
             result = runner.invoke(cli, case.args, input=case.stdin)
         except Timeout:
-            return "timeout", f"no end within {TIME_LIMIT} s"
+            return "timeout", f"no end within {HANG_LIMIT} s"
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
-        elapsed = time.monotonic() - start
+        elapsed = time.process_time() - start
     return result.exit_code, _problem(case, result, elapsed)
 
 
 def _problem(case: Case, result: Any, elapsed: float) -> str | None:
     stderr = result.stderr
     if isinstance(result.exception, Timeout) or elapsed > TIME_LIMIT:
-        return f"took {elapsed:.1f} s"
+        return f"took {elapsed:.1f} s of CPU"
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         return f"exception {type(result.exception).__name__}: {result.exception}"
     if result.exit_code not in (0, 1, 2):
