@@ -28,17 +28,28 @@ def _files(folder):
     return sorted(p for p in folder.glob("*.json"))
 
 
-#: what a cached call must not load: sympy above all; rich; OpenSSL (through hashlib or
-#: hmac), dataclasses and the other commands' module cost start-up too
-NOT_ON_A_CACHED_CALL = ["sympy", "rich", "_hashlib", "dataclasses", "jvpcli.cli.study", "jvpcli.kernels.compiler"]
+#: what a cached call must not load: sympy above all; rich; click (the fast path parses a plain
+#: jvp line), and the click commands; platformdirs and what it pulls in (tempfile, shutil,
+#: random), pathlib (the cache uses os.path), OpenSSL (through hashlib or hmac), dataclasses,
+#: zipfile, and the other commands' modules: each costs start-up
+NOT_ON_A_CACHED_CALL = [
+    *("sympy", "rich", "click", "jvpcli.cli.commands", "jvpcli.cli.arguments", "jvpcli.cli.study"),
+    "jvpcli.kernels.compiler",
+    *("platformdirs", "tempfile", "shutil", "random", "pathlib", "_hashlib", "dataclasses", "zipfile"),
+]
 
 
-def test_a_cache_hit_never_imports_sympy(private_cache):
+@pytest.mark.parametrize("folder", ["JVPCLI_CACHE_DIR", "XDG_CACHE_HOME"])
+def test_a_cache_hit_loads_no_heavy_module(folder, private_cache, monkeypatch):
+    if folder == "XDG_CACHE_HOME":  # the user cache folder, found without platformdirs
+        monkeypatch.delenv("JVPCLI_CACHE_DIR")
+        monkeypatch.setenv("XDG_CACHE_HOME", str(private_cache))
+        private_cache = private_cache / "jvpcli"
     first = subprocess.run([*jvpcli_command(), *CALL], capture_output=True, timeout=120)
     assert first.returncode == 0 and len(_files(private_cache)) == 1
     probe = (
-        "import sys\nfrom jvpcli.cli.commands import cli\n"
-        f"try:\n    cli.main({CALL!r}, standalone_mode=False)\nfinally:\n"
+        f"import sys\nsys.argv = ['jvpcli', *{CALL!r}]\nfrom jvpcli.cli.main import main\n"
+        f"try:\n    main()\nfinally:\n"
         f"    print([m for m in {NOT_ON_A_CACHED_CALL!r} if m in sys.modules], file=sys.stderr)\n"
     )
     second = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=120)

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import sys
-import warnings
 from typing import Any
 
 import click
 
 from jvpcli import __version__
-from jvpcli.cli import streams
-from jvpcli.cli.arguments import point_arguments
-from jvpcli.errors import JvpcliError, JvpcliWarning, UsageError, cut
-
-#: the status of an unexpected failure (a bug): a failure while computing
-INTERNAL = 1
+from jvpcli.cli import spec
+from jvpcli.cli.arguments import options, point_arguments
+from jvpcli.cli.main import guarded
 
 JVP_EXAMPLES = """\b
 Examples (from the project folder; the arrays are in samples/):
@@ -54,39 +48,7 @@ class Group(click.Group):
         return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context) -> Any:
-        caught: list[warnings.WarningMessage] = []
-        try:
-            try:
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always", JvpcliWarning)
-                    result = super().invoke(ctx)
-                with streams.writing():  # what is still buffered: a full disk shows here
-                    return result
-            finally:  # outside the recording: a warning shown inside it is recorded again, forever
-                for w in caught:
-                    click.echo(f"jvpcli: warning: {w.message}", err=True)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
-            raise
-        except (streams.PipeClosed, BrokenPipeError):  # the reader has gone: quietly, one status
-            streams.silence_stdout()
-            ctx.exit(streams.PIPE_CLOSED)
-        except JvpcliError as exc:  # a domain error: one message on stderr, the documented exit status
-            if ctx.params.get("traceback"):
-                raise
-            click.echo(f"jvpcli: error: {exc.render()}", err=True)
-            ctx.exit(exc.exit_code)
-        except OSError as exc:  # the system refused (a write to a full or closed stream)
-            if ctx.params.get("traceback"):
-                raise
-            where = f": {exc.filename}" if exc.filename else ""
-            click.echo(f"jvpcli: error: {exc.strerror or exc}{cut(where)}", err=True)
-            ctx.exit(streams.OUTPUT_FAILED)
-        except (Exception, RecursionError) as exc:  # a bug: still one message, never a traceback
-            if ctx.params.get("traceback"):
-                raise
-            message = f"{type(exc).__name__}: {cut(str(exc))} (a bug in jvpcli: rerun with --traceback and report it)"
-            click.echo(f"jvpcli: internal error: {message}", err=True)
-            ctx.exit(INTERNAL)
+        return guarded(lambda: super(Group, self).invoke(ctx), ctx.params.get("traceback", False), ctx.exit)
 
 
 @click.group(cls=Group, epilog=MAIN_EXAMPLES)
@@ -101,64 +63,17 @@ def cli(traceback: bool) -> None:
 
 @cli.command(epilog=JVP_EXAMPLES, short_help="Output and Jacobian-vector product of FUNC along v.")
 @point_arguments
-@click.option("--strict", is_flag=True, help="Fail if an input or output takes no part in the derivative.")
-@click.option("--create-graph", is_flag=True, help="Also report the symbolic output and jvp, in FUNC's language.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "npy", "npz"]),
-    default=None,
-    help="Output format (default: table, or from -o's extension).",
-)
-@click.option("--only", type=click.Choice(["output", "jvp"]), default=None, help="Report only these arrays.")
-@click.option(
-    "-o",
-    "out_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Write to a file (.json, .npy, .npz) instead of stdout, atomically.",
-)
-@click.option(
-    "--check",
-    "check_too",
-    is_flag=True,
-    help="Also compare the jvp with a finite difference; the verdict goes to stderr.",
-)
-def jvp(
-    request: Any,
-    strict: bool,
-    create_graph: bool,
-    fmt: str | None,
-    only: str | None,
-    out_path: str | None,
-    check_too: bool,
-) -> None:
+@options(spec.JVP)
+def jvp(request: Any, **flags: Any) -> None:
     """Output and Jacobian-vector product of FUNC at the inputs, along v.
 
     FUNC is an expression ('2*x + 3*y'), a lambda, or a def; '@PATH' reads it from a
     file. A SOURCE is a .npy/.npz/.csv/.tsv/.txt file, '-' (a .npy array on stdin), a
     literal ('[1, 2]') or a generator ('ones(3)', 'rand(4,4)'); NAME=SOURCE binds by name.
     """
-    from jvpcli.api import jvp_at
-    from jvpcli.arrays.npystream import Spool
-    from jvpcli.cli.output import emit
-    from jvpcli.cli.progress import bar_for
+    from jvpcli.cli.run import jvp as run
 
-    fmt = _format(fmt, out_path)
-    program, point = request.load(lazy=not check_too)
-    bar = bar_for(sys.stderr, request.quiet)
-    with Spool(os.path.dirname(os.path.abspath(out_path)) if out_path else None) as spool:
-        try:
-            options = request.options(create_graph=create_graph, strict=strict, spool=spool, progress=bar)
-            result = jvp_at(program, point, options)
-        finally:
-            if bar is not None:
-                bar.close()
-        emit(result, fmt, only, out_path, spool)
-    if check_too:
-        from jvpcli.cli.study import verdict
-
-        verdict(program, point, request, result, sys.stderr)
+    run(request, **flags)
 
 
 @cli.command(short_help="Show or clear the kernel cache.")
@@ -175,21 +90,6 @@ def cache(action: str) -> None:
         click.echo(f"{store.folder}: {count} kernel(s), {size} bytes")
 
 
-def _format(fmt: str | None, out_path: str | None) -> str:
-    from jvpcli.arrays.sinks import EXTENSIONS
-
-    if out_path is None:
-        chosen = fmt or "table"
-        if chosen in ("npy", "npz") and sys.stdout.isatty():
-            raise UsageError(f"refusing to write binary {chosen} data to a terminal: redirect stdout or use -o PATH")
-        return chosen
-    ext = os.path.splitext(out_path)[1].lower()
-    if ext not in EXTENSIONS:
-        raise UsageError(f"-o {out_path}: the extension must be one of {', '.join(EXTENSIONS)}")
-    if fmt is not None and fmt != EXTENSIONS[ext]:
-        raise UsageError(f"--format {fmt} does not match -o {out_path}")
-    return EXTENSIONS[ext]
-
-
 def main() -> None:
-    streams.run(lambda: cli.main(prog_name="jvpcli"))
+    """Every command line ``jvpcli.cli.main`` does not run itself."""
+    cli(prog_name="jvpcli")

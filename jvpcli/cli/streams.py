@@ -67,8 +67,8 @@ def writing() -> Iterator[None]:
 
 
 def run(main: Callable[[], object]) -> None:
-    """click's standalone ``main``, then what is still buffered, with the statuses above also for
-    what click writes itself (--help, usage errors) outside jvpcli's own error boundary."""
+    """The console script's ``main``, then what is still buffered, with the statuses above also
+    for what click writes itself (--help, usage errors) outside jvpcli's own error boundary."""
     guard()
     code: str | int | None = 0
     try:
