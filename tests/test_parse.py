@@ -156,3 +156,7 @@ def test_a_def_whose_tree_is_exponential_runs_on_its_graph(proc):
     graph = proc("jvp", text, "[0.5]", "--no-cache", "--create-graph")
     assert graph.returncode == 2 and b"'jvpcli show' prints it" in graph.stderr
     assert proc("show", text).stdout.startswith(b"def jvp(x, v_x):")
+
+
+def test_pow_takes_torchs_keywords():
+    assert jvpcli.jvp("pow(input=x, exponent=3)", 2.0).jvp == 12.0

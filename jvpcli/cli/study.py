@@ -110,4 +110,8 @@ def codegen(func: str, out_path: str, mode: str, complex_inputs: tuple[str, ...]
     from jvpcli.kernels.export import module_source
 
     text = read_func(func)
-    write_atomic(out_path, module_source(text, derived(text, complex_inputs, constants), __version__).encode())
+    d = derived(text, complex_inputs, constants)
+    write_atomic(out_path, module_source(text, d, __version__).encode())
+    inputs = ", ".join(s.name for s in (*d.inputs, *d.constants))
+    every = ", ".join(s.name for s in (*d.inputs, *d.tangents, *d.constants))
+    click.echo(f"jvpcli: wrote {out_path}: func({inputs}) and jvp({every}) -> (output, jvp)", err=True)
