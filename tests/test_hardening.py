@@ -287,3 +287,32 @@ def test_sizes_parse_and_memory_is_bounded():
 def test_usage_error_for_a_bad_size(run):
     result = run("jvp", "x", "[1.0]", "--max-bytes", "lots")
     assert result.exit_code == 2 and "not a size" in result.stderr
+
+
+# ---- a long def that reuses its names ----------------------------------------------------
+def _chain(n):
+    return "def f(x):\n    h = x\n" + "    h = sin(h)*h + h**2\n" * n + "    return h"
+
+
+def test_a_chain_that_reuses_names_is_right_and_grows_linearly(run_json):
+    x, v = np.array([0.01, -0.02]), np.array([1.0, 0.5])
+
+    def f(z):
+        for _ in range(16):
+            z = np.sin(z) * z + z**2
+        return z
+
+    doc = run_json("jvp", _chain(16), "[0.01, -0.02]", "-v", "[1.0, 0.5]", "--no-cache")
+    eps = 1e-7
+    np.testing.assert_allclose(doc["output"]["data"], f(x), rtol=1e-12)
+    np.testing.assert_allclose(doc["jvp"]["data"], (f(x + eps * v) - f(x - eps * v)) / (2 * eps), rtol=1e-5)
+    from jvpcli.kernels.compiler import compile_jvp
+    from jvpcli.lang.parse import parse
+
+    sizes = [len(compile_jvp(parse(_chain(n)), (("x", False),)).source) for n in (16, 32)]
+    assert sizes[1] < 2.5 * sizes[0]  # one named intermediate per statement: the kernel grows with the lines
+
+
+def test_a_chain_too_deep_for_the_symbolic_stage_is_refused_at_its_line(run):
+    result = run("jvp", _chain(200), "[0.5]")
+    assert result.exit_code == 2 and "nests deeper than 200 levels" in result.stderr and "^" in result.stderr
