@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from tests.fuzz import Case, cases, run_case
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+#: derandomized: the suite runs the same cases every time (a new find belongs to the long run, not to CI)
+@settings(max_examples=200, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
 @given(cases())
 def test_every_input_ends_in_a_status_and_a_message_or_json(case: Case):
     status, problem = run_case(case)

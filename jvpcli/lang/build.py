@@ -232,6 +232,8 @@ class _Builder:
     # ---- indexing and sequences ------------------------------------------------------
     def _subscript(self, node: ast.Subscript) -> sp.Expr:
         x = self.array(node.value, "an indexed value")
+        if constants.is_number(x):
+            raise fail("a number cannot be indexed; only arrays can", self.text, node)
         items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         return o.ArrayIndex.make(x, index=tuple(self._index_item(i) for i in items))
 
