@@ -43,9 +43,21 @@ class Request(NamedTuple):
     quiet: bool = False
     #: the most bytes one array read or made in memory may take (None: --memory, else a share of memory)
     max_bytes: int | None = None
+    engine: str | None = None
+    scheduler: str | None = None
 
     def options(self, **flags: Any) -> Options:
-        return Options(dtype=self.dtype, threads=self.threads, cache=self.cache, memory=self.memory, **flags)
+        engine = self.engine or ("dask" if self.scheduler else "local")
+        scheduler = self.scheduler if engine == "dask" else None
+        return Options(
+            dtype=self.dtype,
+            threads=self.threads,
+            cache=self.cache,
+            memory=self.memory,
+            engine=engine,
+            scheduler=scheduler,
+            **flags,
+        )
 
     def load(self, lazy: bool = False) -> tuple[Program, Point]:
         """FUNC and its arrays; with ``lazy``, files and generators stay ``Rows`` (read when needed)."""
@@ -61,7 +73,7 @@ def bundle(params: dict[str, Any]) -> tuple[Request, dict[str, Any]]:
     """A command's parameters, as click names them: the ``Request`` and the command's own."""
     rest = dict(params)
     read = {name: rest.pop(name) for name in ("func", "sources", "named", "tangents", "constants", "dtype", "seed")}
-    how = {name: rest.pop(name) for name in ("threads", "memory", "quiet", "max_bytes")}
+    how = {name: rest.pop(name) for name in ("threads", "memory", "quiet", "max_bytes", "engine", "scheduler")}
     return Request(**read, **how, cache=not rest.pop("no_cache")), rest
 
 

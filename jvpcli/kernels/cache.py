@@ -74,12 +74,7 @@ class KernelCache:
         if folder is None:
             return None
         try:
-            record = json.loads(_read(folder, f"{key}.json", MAX_ENTRY))
-            payload, mac = record["payload"], record["mac"]
-            if not compare_digest(mac, self._mac(payload, folder)):
-                return None
-            data = json.loads(payload)
-            return Kernel.from_dict(data["kernel"]) if data.get("key") == key else None
+            return self.unseal(json.loads(_read(folder, f"{key}.json", MAX_ENTRY)), key)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
         finally:
@@ -88,18 +83,28 @@ class KernelCache:
     def put(self, key: str, kernel: Kernel) -> None:
         """Best effort: a cache that cannot be written never fails the command."""
         try:
-            self._ensure_folder()
-            folder = self._open()
-            if folder is None:
-                return
-            try:
-                payload = json.dumps({"key": key, "kernel": kernel.to_dict()})
-                record = json.dumps({"payload": payload, "mac": self._mac(payload, folder)}).encode()
-            finally:
-                os.close(folder)
+            record = json.dumps(self.seal(key, kernel)).encode()
             write_atomic(self._path(f"{key}.json"), record, mode=0o600)
         except (OSError, OutputError, ValueError):
             pass
+
+    def seal(self, key: str, kernel: Kernel) -> dict[str, str]:
+        """The entry of ``kernel`` under ``key``, with its MAC: what the file holds, and what a
+        dask worker receives (it checks the MAC under the same secret: a shared cache folder)."""
+        self._ensure_folder()
+        payload = json.dumps({"key": key, "kernel": kernel.to_dict()})
+        return {"payload": payload, "mac": self._mac(payload)}
+
+    def unseal(self, record: dict[str, str], key: str) -> Kernel | None:
+        """The kernel of an entry whose MAC holds under this folder's secret, else ``None``."""
+        try:
+            payload, mac = record["payload"], record["mac"]
+            if not compare_digest(mac, self._mac(payload)):
+                return None
+            data = json.loads(payload)
+            return Kernel.from_dict(data["kernel"]) if data.get("key") == key else None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, OutputError):
+            return None
 
     def info(self) -> tuple[int, int]:
         names = [n for n in os.listdir(self.folder) if n.endswith(".json")] if os.path.isdir(self.folder) else []
@@ -150,9 +155,17 @@ class KernelCache:
             raise ValueError("the cache secret is not one jvpcli wrote")
         return secret
 
-    def _mac(self, payload: str, folder: int) -> str:
-        """BLAKE2b keyed with the folder's secret: a MAC by design, no HMAC construction needed."""
-        return blake2b(payload.encode(), key=self._secret(folder), digest_size=32).hexdigest()
+    def _mac(self, payload: str) -> str:
+        """BLAKE2b keyed with the folder's secret: a MAC by design, no HMAC construction needed.
+        A folder that is missing or not to be trusted has no secret to use."""
+        folder = self._open()
+        if folder is None:
+            raise OutputError(f"the kernel cache {self.folder} is missing or not private to you")
+        try:
+            secret = self._secret(folder)
+        finally:
+            os.close(folder)
+        return blake2b(payload.encode(), key=secret, digest_size=32).hexdigest()
 
 
 def _trusted(fd: int, folder: str) -> bool:
