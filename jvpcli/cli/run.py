@@ -46,6 +46,8 @@ class Request(NamedTuple):
     cache: bool
     memory: int | None = None
     quiet: bool = False
+    #: the most bytes one array read or made in memory may take (None: --memory, else a share of memory)
+    max_bytes: int | None = None
     engine: str | None = None
     scheduler: str | None = None
 
@@ -69,13 +71,14 @@ class Request(NamedTuple):
         if not tangents and self.tangents:
             raise UsageError("this command takes no -v")
         program = parse(read_func(self.func))
-        bound = load(program, self.sources, self.named, self.tangents, self.constants, self.reader())
+        reader = self.reader()
+        bound = load(program, self.sources, self.named, self.tangents, self.constants, reader)
         if not lazy:
-            bound = Bound(*({n: r.whole() for n, r in g.items()} if g is not None else None for g in bound))  # type: ignore[arg-type]
+            bound = Bound(*({n: reader.whole(r) for n, r in g.items()} if g is not None else None for g in bound))  # type: ignore[arg-type]
         return program, prepare(bound.inputs, bound.tangents if tangents else {}, bound.constants, self.dtype, batch)
 
     def reader(self) -> SourceReader:
-        return SourceReader(stdin=sys.stdin.buffer if sys.stdin else None, seed=self.seed)
+        return SourceReader(sys.stdin.buffer if sys.stdin else None, self.seed, self.max_bytes or self.memory)
 
     def load_cotangents(self) -> tuple[Program, Point, Cotangents]:
         """FUNC, its inputs and constants, and the ``-v`` SOURCEs as cotangents: one per output,
@@ -109,7 +112,7 @@ def bundle(params: dict[str, Any]) -> tuple[Request, dict[str, Any]]:
     """A command's parameters, as click names them: the ``Request`` and the command's own."""
     rest = dict(params)
     read = {name: rest.pop(name) for name in ("func", "sources", "named", "tangents", "constants", "dtype", "seed")}
-    how = {name: rest.pop(name) for name in ("threads", "memory", "quiet", "engine", "scheduler")}
+    how = {name: rest.pop(name) for name in ("threads", "memory", "quiet", "max_bytes", "engine", "scheduler")}
     return Request(**read, **how, cache=not rest.pop("no_cache")), rest
 
 

@@ -462,6 +462,7 @@ RULES: dict[type, Rule | Entry] = {
     o.ArrayClip: _clip,
     o.ArrayWhere: Entry(_where_rule, _t_where),
     o.ArrayLike: Entry(_like, _t_like),
+    o.ArrayNamed: Entry(linear, lambda node, ct, lin, c: [ct, None]),  # the identity
     # ---- complex -----------------------------------------------------------------
     sp.re: Entry(lambda node, d, shaped: sp.re(d[0]), lambda node, ct, lin, c: [sp.re(ct)], func_name="real"),
     sp.im: Entry(lambda node, d, shaped: sp.im(d[0]), lambda node, ct, lin, c: [sp.I * sp.re(ct)], func_name="imag"),
