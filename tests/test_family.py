@@ -23,7 +23,7 @@ DOT_CASES = [
     ("amax(x, axis=AXIS) + norm(x, axis=AXIS)", 1),
     ("reshape(x, -1)[1:] * 3", 1),
     ("x[..., 0] * 2 + x[0].sum()", 1),
-    ("transpose(x) * 2 + squeeze(expand_dims(x, 0), 0)", 1),
+    ("transpose(transpose(x) * 2) + squeeze(expand_dims(x, 0), 0)", 1),
     ("broadcast_to(x, (2, SHAPE)) * 2", 1),
     ("lambda x, y: x * y + x / (y**2 + 1)", 2),
     ("lambda x, y: where(x > y, x, y * 2) + maximum(x, y)", 2),
