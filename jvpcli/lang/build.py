@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -15,8 +16,10 @@ from typing import Any
 
 import sympy as sp
 
+from jvpcli.lang import constants
 from jvpcli.lang import functions as fn
 from jvpcli.lang.parse import CHAINS, MAX_DEPTH, MODULES, SUBMODULES, Program, fail
+from jvpcli.symbolic import dag
 from jvpcli.symbolic import ops as o
 from jvpcli.symbolic.shapes import keep_leaves, leaves
 
@@ -30,12 +33,19 @@ class Built:
 def build(program: Program, names: Mapping[str, sp.Symbol]) -> Built:
     """Expressions of ``program``'s outputs, with ``names`` (inputs and constants) as symbols."""
     builder = _Builder(program.text, dict(names))
+    started = time.process_time()
     for target, value in program.body:
-        builder.env[target] = _shallow(builder.value(value), program.text, value)
+        builder.env[target] = _named(_shallow(builder.value(value), program.text, value, started))
     result = program.result
     items = result.elts if isinstance(result, ast.Tuple) else [result]
-    outputs = tuple(_shallow(builder.array(node, "an output"), program.text, node) for node in items)
+    outputs = tuple(_shallow(builder.array(node, "an output"), program.text, node, started) for node in items)
     return Built(outputs, isinstance(result, ast.Tuple))
+
+
+#: a statement whose value's tree is larger is kept as a named intermediate (``ArrayNamed``)
+NAMED_FROM = 2000
+#: CPU seconds for building FUNC's expressions, checked at each statement
+MAX_SECONDS = 5.0
 
 
 @lru_cache(maxsize=65536)
@@ -43,25 +53,47 @@ def depth(expr: sp.Basic) -> int:
     return 1 + max((depth(a) for a in expr.args), default=0)
 
 
-def _shallow(value: Any, text: str, node: ast.AST) -> Any:
-    """Assignments compose: cap the depth of what they build, not only of each line."""
-    if isinstance(value, sp.Basic) and depth(value) > MAX_DEPTH:
+def _named(value: Any) -> Any:
+    """A statement's value behind one ``ArrayNamed`` node once its tree is large, so that the
+    lines that use it cost what they build, not the tree of everything before them."""
+    large = isinstance(value, sp.Expr) and not value.is_Atom and dag.tree_size([value]) > NAMED_FROM
+    return o.ArrayNamed.make(value) if large and not constants.is_number(value) else value
+
+
+def _shallow(value: Any, text: str, node: ast.AST, started: float) -> Any:
+    """Assignments compose: cap the depth of what they build, not only of each line, and the
+    time building takes (a message that points at the line, never minutes of silence)."""
+    if not isinstance(value, sp.Basic):
+        return value
+    if depth(value) > MAX_DEPTH:
         raise fail(f"FUNC nests deeper than {MAX_DEPTH} levels once its assignments are substituted", text, node)
+    spent = time.process_time() - started
+    if spent > MAX_SECONDS:
+        raise fail(
+            f"building FUNC's expressions has taken {spent:.0f} s of CPU by this line (the limit is "
+            f"{MAX_SECONDS:.0f} s): split FUNC into smaller steps",
+            text,
+            node,
+        )
     return value
 
 
 def _elementwise(result: sp.Expr, *args: Any) -> sp.Expr:
+    if all(constants.is_number(a) for a in args if isinstance(a, sp.Basic)):
+        return constants.fold(result, SPELLED)
     expected = frozenset().union(*(leaves(a) for a in args if isinstance(a, sp.Basic)))
     return keep_leaves(result, expected)
 
 
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Div: lambda a, b: a / b,
+    ast.Div: constants.divide,
     ast.Pow: fn.power,
     ast.MatMult: lambda a, b: o.ArrayMatmul.make(a, b),
     ast.BitAnd: lambda a, b: o.ArrayLogic.make(a, b, op="&"),
     ast.BitOr: lambda a, b: o.ArrayLogic.make(a, b, op="|"),
 }
+#: the function names FUNC reads back (a constant needing another is folded to its value)
+SPELLED = frozenset(fn.FUNCTIONS)
 _COMPARE = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
 
 
@@ -200,6 +232,8 @@ class _Builder:
     # ---- indexing and sequences ------------------------------------------------------
     def _subscript(self, node: ast.Subscript) -> sp.Expr:
         x = self.array(node.value, "an indexed value")
+        if constants.is_number(x):
+            raise fail("a number cannot be indexed; only arrays can", self.text, node)
         items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         return o.ArrayIndex.make(x, index=tuple(self._index_item(i) for i in items))
 

@@ -110,6 +110,8 @@ def parse(text: str) -> Program:
         raise ParseError("FUNC is empty")
     tree = _ast_parse(text)
     _check(tree, text)
+    if not tree.body:
+        raise ParseError("FUNC holds only comments")
     if len(tree.body) != 1:
         raise fail("FUNC must be one expression, one lambda or one def", text, tree.body[1])
     top = tree.body[0]

@@ -257,6 +257,7 @@ JVP_RULES: dict[type, Rule] = {
     o.ArrayClip: _clip,
     o.ArrayWhere: _where_rule,
     o.ArrayLike: _like,
+    o.ArrayNamed: linear,
     # ---- complex -----------------------------------------------------------------
     sp.re: lambda node, d, shaped: sp.re(d[0]),
     sp.im: lambda node, d, shaped: sp.im(d[0]),
