@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from jvpcli.errors import ParseError, ShapeError, StrictError, UsageError
+from jvpcli.errors import DialectNote, ParseError, ShapeError, StrictError, UsageError
 from jvpcli.evaluate import evaluate, label
 from jvpcli.kernels.kernel import Graph, Kernel
 from jvpcli.lang.parse import Program, parse
@@ -49,6 +50,8 @@ class Options(NamedTuple):
     dtype: Any = None
     threads: int | None = None
     cache: bool = False
+    #: how to read the spellings numpy and torch dispute: 'numpy', 'torch', or None (the text's hints)
+    dialect: str | None = None
 
 
 DEFAULTS = Options()
@@ -65,11 +68,14 @@ def jvp(
     dtype: Any = None,
     threads: int | None = None,
     cache: bool = False,
+    dialect: str | None = None,
 ) -> JvpResult:
     """Output and Jacobian-vector product of FUNC at ``inputs`` along ``v``.
 
     ``inputs`` and ``v`` are one array, a sequence in input order, or a mapping by name.
-    ``cache=True`` keeps the generated kernel on disk for later processes.
+    ``cache=True`` keeps the generated kernel on disk for later processes. ``dialect``
+    ('numpy' or 'torch') decides the spellings the two libraries read differently
+    (``x.transpose(0, 1)``, ``x.var()``); by default the text's own hints do.
 
     >>> out, t = jvp("lambda x, y: 2*x + 3*y", ([0.1, 0.2], [0.3, 0.4]), ([1.0, 1.0], [1.0, 1.0]))
     >>> t
@@ -81,7 +87,16 @@ def jvp(
     names = program.input_names(bound, frozenset(constants))
     xs = _bind(names, inputs, "input")
     ts = _bind(names, v, "tangent") if v is not None else None
-    return jvp_bound(program, xs, ts, constants, Options(create_graph, strict, dtype, threads, cache))
+    options = Options(create_graph, strict, dtype, threads, cache, check_dialect(dialect))
+    return jvp_bound(program, xs, ts, constants, options)
+
+
+def check_dialect(dialect: str | None) -> str | None:
+    from jvpcli.lang.dialect import DIALECTS
+
+    if dialect is not None and dialect not in DIALECTS:
+        raise UsageError(f"dialect must be 'numpy' or 'torch', not {dialect!r}")
+    return dialect
 
 
 class Point(NamedTuple):
@@ -119,7 +134,9 @@ def jvp_bound(
 def jvp_at(program: Program, point: Point, options: Options = DEFAULTS) -> JvpResult:
     kinds = tuple((n, bool(np.iscomplexobj(a))) for n, a in point.inputs.items())
     const_kinds = tuple((n, bool(np.iscomplexobj(a))) for n, a in point.constants.items())
-    kernel = kernel_for(program, kinds, const_kinds, options.create_graph, options.cache)
+    kernel = kernel_for(program, kinds, const_kinds, options.create_graph, options.cache, options.dialect)
+    for note in kernel.notes:
+        warnings.warn(note, DialectNote, stacklevel=3)
     if options.strict:
         check_strict(kernel)
     xs, ts, cs = (list(group.values()) for group in (point.inputs, point.tangents, point.constants))
@@ -131,9 +148,11 @@ def jvp_at(program: Program, point: Point, options: Options = DEFAULTS) -> JvpRe
 Kinds = tuple[tuple[str, bool], ...]
 
 
-def kernel_for(program: Program, inputs: Kinds, constants: Kinds, create_graph: bool, cache: bool) -> Kernel:
+def kernel_for(
+    program: Program, inputs: Kinds, constants: Kinds, create_graph: bool, cache: bool, dialect: str | None = None
+) -> Kernel:
     """The kernel from memory, then from the disk cache, else differentiated afresh (sympy)."""
-    parts = ("jvp", program.text, inputs, constants, create_graph)
+    parts = ("jvp", program.text, inputs, constants, create_graph, dialect)
     if parts in _MEMO:
         return _MEMO[parts]
     store = None
@@ -145,7 +164,7 @@ def kernel_for(program: Program, inputs: Kinds, constants: Kinds, create_graph: 
     if store is None or kernel is None:
         from jvpcli.compiler import compile_jvp
 
-        kernel = _deep(compile_jvp, program, inputs, constants, create_graph)
+        kernel = _deep(compile_jvp, program, inputs, constants, create_graph, dialect)
         if store is not None:
             store.put(key, kernel)
     if len(_MEMO) > 256:

@@ -50,19 +50,24 @@ class Derived:
     outputs: tuple[sp.Expr, ...]
     jvps: tuple[sp.Expr, ...]
     is_tuple: bool
+    notes: tuple[str, ...] = ()
 
 
 def derive_jvp(
-    program: Program, inputs: Sequence[tuple[str, bool]], constants: Sequence[tuple[str, bool]] = ()
+    program: Program,
+    inputs: Sequence[tuple[str, bool]],
+    constants: Sequence[tuple[str, bool]] = (),
+    dialect: str | None = None,
 ) -> Derived:
-    """``inputs`` and ``constants`` are ``(name, is_complex)`` pairs in binding order."""
+    """``inputs`` and ``constants`` are ``(name, is_complex)`` pairs in binding order;
+    ``dialect`` reads the spellings numpy and torch dispute (None: the text's hints)."""
     xs = [symbol(n, c) for n, c in inputs]
     cs = [symbol(n, c) for n, c in constants]
     tnames = tangent_names([n for n, _ in inputs], {n for n, _ in (*inputs, *constants)})
     ts = [symbol(t, c) for t, (_, c) in zip(tnames, inputs)]
-    built = build(program, {s.name: s for s in (*xs, *cs)})
+    built = build(program, {s.name: s for s in (*xs, *cs)}, dialect)
     jvps = derive.jvp(built.outputs, dict(zip(xs, ts)))
-    return Derived(tuple(xs), tuple(ts), tuple(cs), built.outputs, tuple(jvps), built.is_tuple)
+    return Derived(tuple(xs), tuple(ts), tuple(cs), built.outputs, tuple(jvps), built.is_tuple, built.notes)
 
 
 def compile_jvp(
@@ -70,9 +75,10 @@ def compile_jvp(
     inputs: Sequence[tuple[str, bool]],
     constants: Sequence[tuple[str, bool]] = (),
     create_graph: bool = False,
+    dialect: str | None = None,
 ) -> Kernel:
     """The numpy kernel of FUNC's output and jvp, and what strict mode needs to know."""
-    d = derive_jvp(program, inputs, constants)
+    d = derive_jvp(program, inputs, constants, dialect)
     used = dag.free_symbols(d.jvps)
     exprs = [*d.outputs, *d.jvps]
     graph = None
@@ -97,4 +103,5 @@ def compile_jvp(
         cost=dag.node_count(exprs),
         reduces=reduces(exprs),
         graph=graph,
+        notes=d.notes,
     )

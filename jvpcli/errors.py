@@ -71,6 +71,10 @@ class StrictError(JvpcliError):
     """``strict=True`` and an input or output takes no part in the derivative."""
 
 
+class DialectNote(UserWarning):
+    """A spelling numpy and torch read differently, read as numpy's for want of a hint."""
+
+
 class NonFiniteWarning(RuntimeWarning):
     """A result holds NaN or infinity (``log(0)``): reported, not an error."""
 

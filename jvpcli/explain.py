@@ -19,10 +19,23 @@ from jvpcli.symbolic.printing import func_text
 MODES = ("jvp",)
 
 
-def derived(func: str | Program, complex_inputs: Sequence[str] = (), constants: Sequence[str] = ()) -> Derived:
+def derived(
+    func: str | Program,
+    complex_inputs: Sequence[str] = (),
+    constants: Sequence[str] = (),
+    dialect: str | None = None,
+) -> Derived:
+    """FUNC's derivative without arrays; its notes (a disputed spelling read without a hint) as warnings."""
+    import warnings
+
+    from jvpcli.errors import DialectNote
+
     program = func if isinstance(func, Program) else parse(func)
     names = program.input_names(frozenset(complex_inputs), frozenset(constants))
-    return derive_jvp(program, [(n, n in complex_inputs) for n in names], [(c, False) for c in constants])
+    d = derive_jvp(program, [(n, n in complex_inputs) for n in names], [(c, False) for c in constants], dialect)
+    for note in d.notes:
+        warnings.warn(note, DialectNote, stacklevel=2)
+    return d
 
 
 def result_names(d: Derived) -> list[str]:
@@ -71,8 +84,9 @@ def show(
     style: str = "text",
     complex_inputs: Sequence[str] = (),
     constants: Sequence[str] = (),
+    dialect: str | None = None,
 ) -> str:
     """The derivative jvpcli computes: ``text`` (a def jvpcli reads back), ``latex`` or ``code``."""
     if mode not in MODES:
         raise UsageError(f"mode must be one of {', '.join(MODES)}")
-    return STYLES[style](derived(func, complex_inputs, constants))
+    return STYLES[style](derived(func, complex_inputs, constants, dialect))

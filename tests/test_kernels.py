@@ -70,7 +70,7 @@ def test_cache_folder_is_private(private_cache):
 )
 def test_a_corrupt_or_foreign_file_is_rebuilt_not_run(private_cache, spoil):
     program = parse("sin(x).sum(axis=1)")
-    parts = ("jvp", program.text, (("x", False),), (), False)
+    parts = ("jvp", program.text, (("x", False),), (), False, None)
     store = KernelCache(private_cache)
     good = kernel_for(program, (("x", False),), (), False, cache=True)
     (path,) = _files(private_cache)

@@ -70,7 +70,12 @@ CASES = [
         "ties",
     ),
     (
-        "var(x, axis=0) + std(x, axis=0) + x.var(ddof=1) + x.std(correction=1, keepdims=True)[0] + size(x, 1)",
+        "var(x, axis=0) + std(x, axis=0) + x.var(ddof=1) + x.std(ddof=1, keepdims=True)[0] + size(x, 1)",
+        {"x": ((3, 4), ANY)},
+        "ties",
+    ),
+    (
+        "x.var(dim=0) + x.std(correction=0, keepdim=True)[0] + x.var(0, unbiased=False) + x.std(unbiased=True)",
         {"x": ((3, 4), ANY)},
         "ties",
     ),

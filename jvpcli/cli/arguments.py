@@ -9,6 +9,13 @@ from typing import Any
 import click
 
 DTYPES = ("float32", "float64", "complex64", "complex128")
+DIALECT = click.option(
+    "--dialect",
+    type=click.Choice(["numpy", "torch"]),
+    default=None,
+    help="Read spellings numpy and torch disagree on (x.transpose(0, 1), x.var()) as this library does "
+    "(default: as the text's hints say).",
+)
 
 
 def point_arguments(command: Callable[..., None]) -> Callable[..., None]:
@@ -25,11 +32,12 @@ def point_arguments(command: Callable[..., None]) -> Callable[..., None]:
         seed: int,
         threads: int | None,
         no_cache: bool,
+        dialect: str | None,
         **rest: Any,
     ) -> None:
         from jvpcli.cli.run import Request
 
-        request = Request(func, sources, named, tangents, constants, dtype, seed, threads, not no_cache)
+        request = Request(func, sources, named, tangents, constants, dtype, seed, threads, not no_cache, dialect)
         command(request, **rest)
 
     decorators = [
@@ -59,6 +67,7 @@ def point_arguments(command: Callable[..., None]) -> Callable[..., None]:
             "--threads", type=click.IntRange(min=1), default=None, help="Threads for large arrays (default: all cores)."
         ),
         click.option("--no-cache", is_flag=True, help="Differentiate afresh; neither read nor write the kernel cache."),
+        DIALECT,
     ]
     for decorate in reversed(decorators):
         bundled = decorate(bundled)
@@ -72,6 +81,7 @@ def formula_arguments(command: Callable[..., None]) -> Callable[..., None]:
         click.option("--mode", type=click.Choice(["jvp"]), default="jvp", show_default=True, help="Which derivative."),
         click.option("--complex", "complex_inputs", multiple=True, metavar="NAME", help="Treat this input as complex."),
         click.option("-c", "--constant", "constants", multiple=True, metavar="NAME", help="A name that is a constant."),
+        DIALECT,
     ]
     for decorate in reversed(decorators):
         command = decorate(command)

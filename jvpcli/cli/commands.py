@@ -11,7 +11,7 @@ import click
 
 from jvpcli import __version__
 from jvpcli.cli.arguments import point_arguments
-from jvpcli.errors import JvpcliError, NonFiniteWarning, UsageError
+from jvpcli.errors import DialectNote, JvpcliError, NonFiniteWarning, UsageError
 
 JVP_EXAMPLES = """\b
 Examples:
@@ -43,10 +43,13 @@ class Group(click.Group):
             try:
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always", NonFiniteWarning)
+                    warnings.simplefilter("always", DialectNote)
                     return super().invoke(ctx)
             finally:  # outside the recording: a warning shown inside it is recorded again, forever
-                for w in caught:
-                    click.echo(f"jvpcli: warning: {w.message}", err=True)
+                shown = dict.fromkeys((w.category, str(w.message)) for w in caught)  # check runs FUNC thrice
+                for category, message in shown:
+                    kind = "note" if issubclass(category, DialectNote) else "warning"
+                    click.echo(f"jvpcli: {kind}: {message}", err=True)
         except JvpcliError as exc:  # a domain error: one message on stderr, the documented exit status
             if ctx.params.get("traceback"):
                 raise

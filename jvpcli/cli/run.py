@@ -36,9 +36,10 @@ class Request(NamedTuple):
     seed: int
     threads: int | None
     cache: bool
+    dialect: str | None = None
 
     def options(self, **flags: bool) -> Options:
-        return Options(dtype=self.dtype, threads=self.threads, cache=self.cache, **flags)
+        return Options(dtype=self.dtype, threads=self.threads, cache=self.cache, dialect=self.dialect, **flags)
 
     def load(self) -> tuple[Program, Point]:
         program = parse(read_func(self.func))

@@ -25,7 +25,7 @@ from _operator import _compare_digest as compare_digest  # what hmac.compare_dig
 
 SECRET = "secret"
 #: the kernels' calling convention and helpers: a change misses every kernel of the old ones
-FORMAT = 5
+FORMAT = 6
 
 
 def default_folder() -> Path:

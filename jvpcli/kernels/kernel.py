@@ -34,6 +34,8 @@ class Kernel(NamedTuple):
     #: some operation reduces an axis: blocks then spare full-size temporaries outright
     reduces: bool
     graph: Graph | None
+    #: what stderr says once per call: a disputed spelling read without a hint of its library
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {**self._asdict(), "graph": self.graph._asdict() if self.graph else None}

@@ -58,6 +58,11 @@ def multilinear(node: o.ArrayOp, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Exp
     return sp.Add(*terms)
 
 
+def first_linear(node: o.ArrayOp, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
+    """Linear in its first argument; the others (indices, run-time sizes) are constants."""
+    return node.rebuild(shaped(d[0], node.arrays[0]), *node.arrays[1:])
+
+
 def _add(node: sp.Expr, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
     return sp.Add(*d)
 
@@ -133,6 +138,18 @@ def _like(node: o.ArrayOp, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
     return node.rebuild(d[0], *node.arrays[1:])
 
 
+def _logaddexp(node: sp.Expr, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
+    (a, b, _), (da, db, _) = node.args, d
+    return o.ArraySigmoid.make(a - b) * da + o.ArraySigmoid.make(b - a) * db
+
+
+def _class_targets(node: o.ArrayOp, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
+    """Probability targets move with their tangent; class indices do not."""
+    target, x = node.arrays
+    ignore, smoothing = node.param("ignore_index"), node.param("smoothing")
+    return o.ArrayClassTargets.make(shaped(d[0], target), x, ignore_index=ignore, smoothing=smoothing, tangent=True)
+
+
 def _sigmoid(x: sp.Expr) -> sp.Expr:
     s = o.ArraySigmoid.make(x)
     return s * (1 - s)
@@ -192,6 +209,20 @@ def _det(node: o.ArrayOp, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
 
 def _inv(node: o.ArrayOp, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
     return -_matmul(node, shaped(d[0], node.arrays[0]), node)
+
+
+def _swap(x: sp.Expr) -> sp.Expr:
+    return o.ArraySwapaxes.make(x, axis1=-2, axis2=-1)
+
+
+def _cholesky(node: o.ArrayOp, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
+    """torch's rule on the symmetric part of dA: dL = L tril(phi) with half its diagonal,
+    phi = L^-1 dA L^-H (the lower triangle is all that cholesky reads of A)."""
+    a, low = node.arrays[0], node
+    da = shaped(d[0], a)
+    half = o.ArraySolve.make(low, (da + sp.conjugate(_swap(da))) / 2)
+    phi = sp.conjugate(_swap(o.ArraySolve.make(low, sp.conjugate(_swap(half)))))
+    return _matmul(low, (o.ArrayTril.make(phi, k=0) + o.ArrayTril.make(phi, k=-1)) / 2)
 
 
 def _solve(node: o.ArrayOp, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
@@ -257,6 +288,8 @@ JVP_RULES: dict[type, Rule] = {
     o.ArrayClip: _clip,
     o.ArrayWhere: _where_rule,
     o.ArrayLike: _like,
+    o.ArrayLogaddexp: _logaddexp,
+    o.ArrayDetach: zero,
     # ---- complex -----------------------------------------------------------------
     sp.re: lambda node, d, shaped: sp.re(d[0]),
     sp.im: lambda node, d, shaped: sp.im(d[0]),
@@ -273,19 +306,40 @@ JVP_RULES: dict[type, Rule] = {
     o.ArraySoftmax: _softmax,
     o.ArrayLogSoftmax: _log_softmax,
     o.ArrayNorm: _norm,
+    # ---- constants and indices -----------------------------------------------------
+    o.ArrayArgmax: zero,
+    o.ArrayArgmin: zero,
+    o.ArrayArgsort: zero,
+    o.ArrayNdim: zero,
+    o.ArrayConstant: zero,
+    o.ArrayFull: zero,
+    o.ArrayArange: zero,
+    o.ArrayClassCount: zero,
+    o.ArrayClassTargets: _class_targets,
     # ---- shape -------------------------------------------------------------------
     o.ArrayCumsum: linear,
     o.ArrayFlip: linear,
-    o.ArrayReshape: linear,
+    o.ArrayReshape: first_linear,
     o.ArraySqueeze: linear,
     o.ArrayExpandDims: linear,
     o.ArrayTranspose: linear,
     o.ArrayBroadcastTo: linear,
-    o.ArrayIndex: linear,
+    o.ArrayIndex: first_linear,
+    o.ArrayTakeAlong: first_linear,
     o.ArrayConcatenate: linear,
     o.ArrayStack: linear,
     o.ArrayTrace: linear,
     o.ArrayDiag: linear,
+    o.ArrayDiagonal: linear,
+    o.ArrayTril: linear,
+    o.ArrayTriu: linear,
+    o.ArraySwapaxes: linear,
+    o.ArrayTile: linear,
+    o.ArrayRepeat: linear,
+    o.ArrayRoll: linear,
+    o.ArrayClassLast: linear,
+    o.ArrayPiece: linear,
+    o.ArrayVectorOnly: linear,
     # ---- linear algebra ----------------------------------------------------------
     o.ArrayMatmul: multilinear,
     o.ArrayDot: multilinear,
@@ -293,4 +347,6 @@ JVP_RULES: dict[type, Rule] = {
     o.ArrayDet: _det,
     o.ArrayInv: _inv,
     o.ArraySolve: _solve,
+    o.ArrayCholesky: _cholesky,
+    o.ArrayCross: multilinear,
 }

@@ -1,0 +1,360 @@
+"""torch's and numpy's spellings beyond the core set: tuple results, construction, shapes,
+pieces, linear algebra, and the methods pasted torch code calls.
+
+Registered into ``functions.FUNCTIONS``, the one list of names FUNC may call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from jvpcli.lang.functions import (
+    ATTRIBUTES,
+    FUNCTIONS,
+    ArgError,
+    array,
+    axis_arg,
+    dynamic,
+    flag,
+    integer,
+    kind_of,
+    register,
+    shape_arg,
+)
+from jvpcli.lang.values import Dtype, Fields, Pieces, Shape
+from jvpcli.symbolic import ops as o
+
+DTYPES = {
+    "float16": "float16",
+    "half": "float16",
+    "float32": "float32",
+    "float": "float32",
+    "float64": "float64",
+    "double": "float64",
+    "complex64": "complex64",
+    "cfloat": "complex64",
+    "complex128": "complex128",
+    "cdouble": "complex128",
+    "int8": "int8",
+    "int16": "int16",
+    "int32": "int32",
+    "int": "int32",
+    "int64": "int64",
+    "long": "int64",
+    "uint8": "uint8",
+    "bool": "bool_",
+}
+
+
+# ---- tuple results ---------------------------------------------------------------------
+def _along(x: sp.Expr, axis: int, stop: int) -> sp.Expr:
+    """``x[..., :stop, ...]`` along ``axis``, without knowing how many axes x has."""
+    full, cut = ("slice", None, None, None), ("slice", None, stop, None)
+    index = (full,) * axis + (cut,) if axis >= 0 else ("...", cut, *(full,) * (-axis - 1))
+    return o.ArrayIndex.make(x, index=index)
+
+
+def _sort_numpy(x: Any, axis: Any = -1) -> sp.Expr:
+    x = array(x)
+    if axis is None:
+        x, axis = o.ArrayReshape.make(x, shape=(-1,)), -1
+    axis = integer(axis, "axis")
+    return o.ArrayTakeAlong.make(x, o.ArrayArgsort.make(x, axis=axis, descending=False), axis=axis)
+
+
+def _sort_torch(x: Any, axis: Any = -1, descending: Any = False, stable: Any = False) -> Fields:
+    x, axis = array(x), integer(axis, "dim")
+    index = o.ArrayArgsort.make(x, axis=axis, descending=flag(descending, "descending"))
+    return Fields((o.ArrayTakeAlong.make(x, index, axis=axis), index), ("values", "indices"))
+
+
+register("sort", torch=_sort_torch, readings=("the sorted values", "(values, indices)"))(_sort_numpy)
+
+
+@register("topk")
+def _topk(x: Any, k: Any, axis: Any = -1, largest: Any = True, sorted: Any = True) -> Fields:
+    x, axis = array(x), integer(axis, "dim")
+    order = o.ArrayArgsort.make(x, axis=axis, descending=flag(largest, "largest"))
+    index = _along(order, axis, integer(k, "k"))
+    return Fields((o.ArrayTakeAlong.make(x, index, axis=axis), index), ("values", "indices"))
+
+
+register("argsort")(lambda x, axis=-1, descending=False: o.ArrayArgsort.make(array(x), axis=integer(axis, "axis"), descending=flag(descending, "descending")))
+register("argmax")(lambda x, axis=None, keepdims=False: o.ArrayArgmax.make(array(x), axis=axis_arg(axis), keepdims=flag(keepdims, "keepdims")))
+register("argmin")(lambda x, axis=None, keepdims=False: o.ArrayArgmin.make(array(x), axis=axis_arg(axis), keepdims=flag(keepdims, "keepdims")))
+register("gather")(lambda x, axis, index: o.ArrayTakeAlong.make(array(x), array(index, "index"), axis=integer(axis, "dim")))
+register("take_along_axis take_along", method=False)(
+    lambda x, indices, axis: o.ArrayTakeAlong.make(array(x), array(indices, "indices"), axis=integer(axis, "axis"))
+)
+
+
+# ---- linear algebra -----------------------------------------------------------------------
+def _det(x: Any) -> sp.Expr:
+    return o.ArrayDet.make(array(x))
+
+
+register("logdet")(lambda x: sp.log(_det(x)))
+register("slogdet")(lambda x: Fields((sp.sign(_det(x)), sp.log(sp.Abs(_det(x)))), ("sign", "logabsdet")))
+
+
+@register("cholesky")
+def _cholesky(x: Any, upper: Any = False) -> sp.Expr:
+    low = o.ArrayCholesky.make(array(x))
+    return sp.conjugate(o.ArraySwapaxes.make(low, axis1=-2, axis2=-1)) if flag(upper, "upper") else low
+
+
+register("diagonal")(
+    lambda x, offset=0, axis1=0, axis2=1: o.ArrayDiagonal.make(
+        array(x), offset=integer(offset, "offset"), axis1=integer(axis1, "dim1"), axis2=integer(axis2, "dim2")
+    )
+)
+register("tril")(lambda x, k=0: o.ArrayTril.make(array(x), k=integer(k, "diagonal")))
+register("triu")(lambda x, k=0: o.ArrayTriu.make(array(x), k=integer(k, "diagonal")))
+register("cross")(lambda x, y, axis=None: o.ArrayCross.make(array(x), array(y), axis=None if axis is None else integer(axis, "dim")))
+register("linalg.cross")(lambda x, y, axis=-1: o.ArrayCross.make(array(x), array(y), axis=integer(axis, "dim")))
+register("addmm")(
+    lambda x, mat1, mat2, beta=1, alpha=1: array(beta) * array(x) + array(alpha) * o.ArrayMatmul.make(array(mat1), array(mat2))
+)
+register("logaddexp", elementwise=True)(lambda x, y: o.ArrayLogaddexp.make(array(x), array(y)))
+
+
+@register("cdist", method=False)
+def _cdist(x: Any, y: Any, ord: Any = 2.0) -> sp.Expr:
+    """torch's pairwise distances between the rows of x and of y."""
+    x, y = array(x), array(y)
+    diff = o.ArrayIndex.make(x, index=("...", ("slice", None, None, None), None, ("slice", None, None, None)))
+    diff = diff - o.ArrayIndex.make(y, index=("...", None, ("slice", None, None, None), ("slice", None, None, None)))
+    return FUNCTIONS["vector_norm"](diff, ord, -1)
+
+
+@register("dist")
+def _dist(x: Any, y: Any, ord: Any = 2.0) -> sp.Expr:
+    return FUNCTIONS["vector_norm"](array(x) - array(y), ord)
+
+
+@register("diff")
+def _diff(x: Any, n: Any = 1, axis: Any = -1) -> sp.Expr:
+    x, axis = array(x), integer(axis, "dim")
+    for _ in range(integer(n, "n")):
+        full = ("slice", None, None, None)
+        lead = (full,) * axis if axis >= 0 else ("...",)
+        tail = () if axis >= 0 else (full,) * (-axis - 1)
+        x = o.ArrayIndex.make(x, index=(*lead, ("slice", 1, None, None), *tail)) - o.ArrayIndex.make(
+            x, index=(*lead, ("slice", None, -1, None), *tail)
+        )
+    return x
+
+
+# ---- shape, pieces, repetition ------------------------------------------------------------
+def _size(x: Any, axis: Any = None) -> sp.Expr:
+    return o.ArraySize.make(array(x), axis=axis_arg(axis))
+
+
+register("size", torch=lambda x, axis=None: Shape(array(x)) if axis is None else _size(x, axis), readings=("the number of elements", "the shape"))(_size)
+register("numel")(lambda x: o.ArraySize.make(array(x), axis=None))
+@register("len", method=False)
+def _len(x: Any) -> sp.Expr:
+    """``len(x)``: the length of axis 0; of a tuple, its length; of ``x.shape``, x's number of axes."""
+    if isinstance(x, tuple):
+        return sp.Integer(len(x))
+    if isinstance(x, Shape):
+        return o.ArrayNdim.make(x.x)
+    return o.ArraySize.make(array(x), axis=0)
+register("ndim dim")(lambda x: o.ArrayNdim.make(array(x)))
+register("shape", method=False)(lambda x: Shape(array(x)))
+ATTRIBUTES.update(shape=FUNCTIONS["shape"], ndim=FUNCTIONS["ndim"], size=FUNCTIONS["numel"])
+
+
+def _pieces(kind: str, x: sp.Expr, arg: Any, axis: int, count: int | None, what: str) -> Pieces:
+    def piece(i: int, expected: int | None) -> sp.Expr:
+        return o.ArrayPiece.make(x, kind=kind, arg=arg, axis=axis, index=i, count=expected)
+
+    return Pieces(piece, count, what)
+
+
+@register("chunk")
+def _chunk(x: Any, chunks: Any, axis: Any = 0) -> Pieces:
+    n = integer(chunks, "chunks")
+    return _pieces("chunk", array(x), n, integer(axis, "dim"), None, f"chunk({n})")
+
+
+@register("split")
+def _split(x: Any, split_size_or_sections: Any, axis: Any = 0) -> Pieces:
+    sizes = split_size_or_sections
+    if isinstance(sizes, tuple):
+        sizes = tuple(integer(s, "a split size") for s in sizes)
+        return _pieces("split", array(x), sizes, integer(axis, "dim"), len(sizes), f"split({list(sizes)})")
+    size = integer(sizes, "split_size")
+    return _pieces("split", array(x), size, integer(axis, "dim"), None, f"split({size})")
+
+
+register("unbind")(lambda x, axis=0: _pieces("unbind", array(x), 0, integer(axis, "dim"), None, "unbind()"))
+
+
+@register("repeat", torch=lambda x, *sizes: o.ArrayTile.make(array(x), reps=shape_arg(sizes)), readings=("each element repeated", "the array tiled"))
+def _repeat(x: Any, repeats: Any, axis: Any = None) -> sp.Expr:
+    return o.ArrayRepeat.make(array(x), repeats=integer(repeats, "repeats"), axis=axis_arg(axis))
+
+
+register("repeat_interleave")(lambda x, repeats, axis=None: _repeat(x, repeats, axis))
+register("tile")(lambda x, reps: o.ArrayTile.make(array(x), reps=shape_arg((reps,))))
+register("roll")(
+    lambda x, shifts, axis=None: o.ArrayRoll.make(
+        array(x), shift=shape_arg((shifts,)) if isinstance(shifts, tuple) else integer(shifts, "shifts"), axis=axis_arg(axis)
+    )
+)
+register("expand_as")(lambda x, y: o.ArrayLike.make(array(x), array(y, "other")))
+register("broadcast_as")(lambda x, y: o.ArrayLike.make(array(x), array(y, "other")))
+
+
+@register("expand")
+def _expand(x: Any, *sizes: Any) -> sp.Expr:
+    """torch's ``expand``: -1 keeps an axis; sizes are counted from the last axis."""
+    x = array(x)
+    if len(sizes) == 1 and isinstance(sizes[0], tuple):
+        sizes = sizes[0]
+    template, slots = dynamic(tuple(sizes), "a size")
+    if any(isinstance(s, o.Slot) for s in template):
+        raise ArgError("expand(): sizes known only at run time are not supported; use expand_as(y)")
+    if -1 in template:
+        keep = tuple(o.ArraySize.make(x, axis=i - len(template)) if s == -1 else s for i, s in enumerate(template))
+        return o.ArrayLike.make(x, FUNCTIONS["zeros"](keep))
+    return o.ArrayBroadcastTo.make(x, shape=template)
+
+
+# ---- identities, casts and masks ----------------------------------------------------------
+for _names in ("contiguous clone", "to type_as"):
+    register(_names)(lambda x, *args, **kwargs: array(x))
+register("detach")(lambda x: o.ArrayDetach.make(array(x)))
+ATTRIBUTES["data"] = FUNCTIONS["detach"]
+
+
+def _as_float(x: Any, *dtype: Any) -> sp.Expr:
+    """``mask.float()``: a condition as 0/1; a number array unchanged."""
+    x = array(x)
+    return o.ArrayWhere.make(x, sp.S.One, sp.S.Zero) if isinstance(x, (o.ArrayCompare, o.ArrayLogic)) else x
+
+
+register("float double half astype")(_as_float)
+register("bool")(lambda x: x if isinstance(x, (o.ArrayCompare, o.ArrayLogic)) else o.ArrayCompare.make(array(x), sp.S.Zero, op="!="))
+
+
+@register("masked_fill")
+def _masked_fill(x: Any, mask: Any, value: Any) -> sp.Expr:
+    x, mask = array(x), _condition(mask)
+    return o.ArrayWhere.make(mask, array(value, "value"), x)
+
+
+def _condition(mask: Any) -> sp.Expr:
+    mask = array(mask, "mask")
+    return mask if isinstance(mask, (o.ArrayCompare, o.ArrayLogic)) else o.ArrayCompare.make(mask, sp.S.Zero, op="!=")
+
+
+# ---- construction: constants --------------------------------------------------------------
+def _number(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return tuple(_number(v) for v in value)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, sp.Expr) and value.is_Number:
+        if isinstance(value, sp.Integer):
+            return int(value)
+        return complex(value) if not value.is_real else float(value)
+    if isinstance(value, sp.Expr) and value.is_number:
+        return complex(value) if not value.is_real else float(value)
+    raise ArgError(f"a literal array holds numbers, not {kind_of(value)}: to combine arrays use stack([...])")
+
+
+def _default_dtype(values: Any, torch: bool) -> str:
+    flat = np.asarray(values)
+    if flat.dtype.kind == "b":
+        return "bool_"
+    if flat.dtype.kind in "iu":
+        return "int64"
+    if flat.dtype.kind == "c":
+        return "complex64" if torch else "complex128"
+    return "float32" if torch else "float64"
+
+
+def _literal(data: Any, dtype: Any, torch: bool) -> sp.Expr:
+    values = _number(data)
+    name = _dtype(dtype) or _default_dtype(values, torch)
+    if name in ("float32", "complex64", "float16"):  # stored rounded, as torch holds it
+        values = np.asarray(values, dtype=name).tolist()
+        values = tuple(values) if isinstance(values, list) else values
+        values = _tupled(values)
+    return o.ArrayConstant.make(value=values, dtype=name)
+
+
+def _tupled(value: Any) -> Any:
+    return tuple(_tupled(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+def _dtype(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, Dtype):
+        return str(value)
+    raise ArgError(f"dtype must be a dtype such as torch.float64, not {kind_of(value)}", "dtype")
+
+
+register("tensor as_tensor", method=False)(lambda data, dtype=None, requires_grad=False, device=None: _literal(data, dtype, True))
+register("array asarray", method=False)(lambda data, dtype=None: _literal(data, dtype, False))
+
+
+def _fill(shape: tuple, value: Any, dtype: Any) -> sp.Expr:
+    template, slots = dynamic(shape, "a size")
+    number = _number(array(value, "fill_value"))
+    name = _dtype(dtype) or ("float64" if not isinstance(number, complex) else "complex128")
+    return o.ArrayFull.make(*slots, shape=template, value=number, dtype=name)
+
+
+def _shape_of(dims: tuple, size: Any) -> tuple:
+    if size is not None:
+        dims = size if isinstance(size, tuple) else (size,)
+    if len(dims) == 1 and isinstance(dims[0], tuple):
+        dims = dims[0]
+    if len(dims) == 1 and isinstance(dims[0], Shape):
+        raise ArgError("a shape taken from an array: write zeros_like(x) / ones_like(x) / full_like(x, v)")
+    return tuple(dims)
+
+
+register("ones", method=False)(lambda *dims, size=None, dtype=None, device=None, requires_grad=False, shape=None: _fill(_shape_of(dims, size or shape), sp.S.One, dtype))
+register("zeros", method=False)(lambda *dims, size=None, dtype=None, device=None, requires_grad=False, shape=None: _fill(_shape_of(dims, size or shape), sp.S.Zero, dtype))
+
+
+@register("full", method=False)
+def _full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: Any = False) -> sp.Expr:
+    return _fill(_shape_of((size,), None), fill_value, dtype)
+
+
+register("full_like", elementwise=True)(lambda x, fill_value, dtype=None: o.ArrayLike.make(array(fill_value, "fill_value"), array(x)))
+
+
+@register("arange", method=False)
+def _arange(start: Any, stop: Any = None, step: Any = 1, dtype: Any = None, device: Any = None, requires_grad: Any = False) -> sp.Expr:
+    if stop is None:
+        start, stop = sp.S.Zero, start
+    bounds = []
+    slots: list[sp.Expr] = []
+    for v in (start, stop, step):
+        v = array(v, "arange's bounds")
+        if v.is_Number:
+            bounds.append(_number(v))
+        else:
+            bounds.append(o.Slot(len(slots)))
+            slots.append(v)
+    floats = any(isinstance(b, float) for b in bounds)
+    name = _dtype(dtype) or ("float64" if floats else "int64")
+    return o.ArrayArange.make(*slots, start=bounds[0], stop=bounds[1], step=bounds[2], dtype=name)
+
+
+@register("dropout", elementwise=True)
+def _dropout(x: Any, ord: Any = 0.5, training: Any = True, inplace: Any = False) -> sp.Expr:
+    if flag(training, "training") and _number(array(ord, "p")) != 0:
+        raise ArgError("dropout is random while training: jvpcli differentiates the function itself, "
+                       "so write dropout(x, p, training=False) (or leave it out)", "training")
+    return array(x)
