@@ -11,6 +11,7 @@ from jvpcli.errors import ComputeError, NonFiniteWarning, ShapeError
 from jvpcli.kernels import blocked
 from jvpcli.kernels.kernel import Kernel
 from jvpcli.kernels.loader import load
+from jvpcli.kernels.runtime import Unsupported
 
 
 def evaluate(
@@ -32,6 +33,8 @@ def evaluate(
             raise ComputeError(f"linear algebra failed: {exc}") from None
         except MemoryError:
             raise ComputeError("not enough memory to evaluate FUNC on arrays this large") from None
+        except Unsupported as exc:
+            raise ComputeError(str(exc)) from None
         except (ValueError, IndexError, TypeError) as exc:
             raise ShapeError(f"FUNC cannot be evaluated on arrays of these shapes: {exc}") from None
     owned = fresh or [False] * (len(outs) + len(jvps))

@@ -201,10 +201,11 @@ def class_count(target: np.ndarray, x: np.ndarray, weight: np.ndarray, ignore_in
         return np.asarray(float(max(1, x.size // (x.shape[1] if x.ndim >= 2 else x.shape[0]))))
     classes = x.shape[1] if x.ndim >= 2 else x.shape[0]
     hot = _one_hot(target, classes, ignore_index)
-    return np.sum(hot * np.asarray(weight))
+    weight = np.asarray(weight)
+    return np.sum(hot * weight, dtype=np.result_type(x, weight))
 
 
-def piece(x: np.ndarray, kind: str, arg: int | tuple, axis: int, index: int, count: int | None) -> np.ndarray:
+def piece(x: np.ndarray, kind: str, arg: int | tuple, axis: int, index: int, count: int | None = None) -> np.ndarray:
     """Piece ``index`` of torch's ``chunk(arg)``, ``split(arg)`` or ``unbind()`` along ``axis``."""
     x = np.asarray(x)
     n = x.shape[axis]

@@ -64,7 +64,6 @@ EQUIVALENTS = {
     "write x * clamp(x / 6 + 0.5, 0, 1)",
     "linspace": "write start + arange(n) * (stop - start) / (n - 1), or pass it as a constant (-c t=linspace(0,1,5))",
     "range": "write arange(n)",
-    "float": "float() takes 'inf', '-inf' or 'nan' here",
     "int": "write the integer itself",
     "print": "leave it out: FUNC is never run",
 }
@@ -342,6 +341,11 @@ class _Builder:
         args = [self.value(a) for a in node.args]
         if len(args) == 1 and isinstance(args[0], str) and args[0].strip().lower() in _FLOATS:
             return _FLOATS[args[0].strip().lower()]
+        if len(args) == 1 and isinstance(args[0], str):
+            try:
+                return sp.Float(float(args[0]))
+            except ValueError:
+                pass
         if len(args) == 1 and isinstance(args[0], sp.Expr) and args[0].is_Number:
             return sp.Float(float(args[0]))
         raise fail("float() takes a number or 'inf', '-inf', 'nan'", self.text, node)

@@ -45,6 +45,7 @@ KEYWORD_ALIASES = {
     "dim0": "axis0",
     "dim1": "axis1",
     "dim2": "axis2",
+    "shifts": "shift",
 }
 
 
@@ -112,6 +113,8 @@ def register(
 def array(value: Any, what: str = "argument") -> sp.Expr:
     if isinstance(value, sp.Expr):
         return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):  # a default's Python number
+        return sp.Integer(value) if isinstance(value, int) else sp.Float(value)
     raise ArgError(f"{what} must be an array or a number, not {kind_of(value)}")
 
 

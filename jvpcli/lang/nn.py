@@ -315,7 +315,7 @@ def _attention(
     scale: Any = None, enable_gqa: Any = False,
 ) -> sp.Expr:
     q, k, v = array(query, "query"), array(key, "key"), array(value, "value")
-    if _number(dropout_p, "dropout_p") != 0:
+    if float(_number(dropout_p, "dropout_p")) != 0:
         raise ArgError("dropout is random: give dropout_p=0.0", "dropout_p")
     factor = 1 / sp.sqrt(o.ArraySize.make(q, axis=-1)) if scale is None else _number(scale, "scale")
     scores = o.ArrayMatmul.make(q, o.ArraySwapaxes.make(k, axis1=-2, axis2=-1)) * factor

@@ -202,12 +202,11 @@ def _repeat(x: Any, repeats: Any, axis: Any = None) -> sp.Expr:
 register("repeat_interleave")(lambda x, repeats, axis=None: _repeat(x, repeats, axis))
 register("tile")(lambda x, reps: o.ArrayTile.make(array(x), reps=shape_arg((reps,))))
 register("roll")(
-    lambda x, shifts, axis=None: o.ArrayRoll.make(
-        array(x), shift=shape_arg((shifts,)) if isinstance(shifts, tuple) else integer(shifts, "shifts"), axis=axis_arg(axis)
+    lambda x, shift, axis=None: o.ArrayRoll.make(
+        array(x), shift=shape_arg((shift,)) if isinstance(shift, tuple) else integer(shift, "shifts"), axis=axis_arg(axis)
     )
 )
 register("expand_as")(lambda x, y: o.ArrayLike.make(array(x), array(y, "other")))
-register("broadcast_as")(lambda x, y: o.ArrayLike.make(array(x), array(y, "other")))
 
 
 @register("expand")
@@ -217,28 +216,40 @@ def _expand(x: Any, *sizes: Any) -> sp.Expr:
     if len(sizes) == 1 and isinstance(sizes[0], tuple):
         sizes = sizes[0]
     template, slots = dynamic(tuple(sizes), "a size")
-    if any(isinstance(s, o.Slot) for s in template):
-        raise ArgError("expand(): sizes known only at run time are not supported; use expand_as(y)")
-    if -1 in template:
-        keep = tuple(o.ArraySize.make(x, axis=i - len(template)) if s == -1 else s for i, s in enumerate(template))
-        return o.ArrayLike.make(x, FUNCTIONS["zeros"](keep))
+    if slots or -1 in template:
+        keep = [o.ArraySize.make(x, axis=i - len(sizes)) if s == -1 else s for i, s in enumerate(sizes)]
+        return o.ArrayLike.make(x, FUNCTIONS["zeros"](tuple(keep)))
     return o.ArrayBroadcastTo.make(x, shape=template)
 
 
 # ---- identities, casts and masks ----------------------------------------------------------
-for _names in ("contiguous clone", "to type_as"):
-    register(_names)(lambda x, *args, **kwargs: array(x))
+register("contiguous clone type_as")(lambda x, *args, **kwargs: array(x))
 register("detach")(lambda x: o.ArrayDetach.make(array(x)))
 ATTRIBUTES["data"] = FUNCTIONS["detach"]
 
 
-def _as_float(x: Any, *dtype: Any) -> sp.Expr:
-    """``mask.float()``: a condition as 0/1; a number array unchanged."""
+def _cast(x: Any, dtype: str) -> sp.Expr:
+    """``mask.float()``: a condition as 0/1; numbers rounded to ``dtype`` (torch's ``x.float()``)."""
     x = array(x)
-    return o.ArrayWhere.make(x, sp.S.One, sp.S.Zero) if isinstance(x, (o.ArrayCompare, o.ArrayLogic)) else x
+    if isinstance(x, (o.ArrayCompare, o.ArrayLogic)):
+        return o.ArrayWhere.make(x, sp.S.One, sp.S.Zero)
+    return o.ArrayCast.make(x, dtype=dtype) if dtype else x
 
 
-register("float double half astype")(_as_float)
+register("float")(lambda x: _cast(x, "float32"))
+register("double")(lambda x: _cast(x, "float64"))
+
+
+@register("astype to")
+def _astype(x: Any, *args: Any, dtype: Any = None, **ignored: Any) -> sp.Expr:
+    """``x.astype(np.float64)``, ``x.to(torch.float32)``; ``x.to(device)``/``x.to(y.dtype)`` change nothing."""
+    names = [a if isinstance(a, Dtype) else Dtype(DTYPES[a]) for a in (*args, dtype) if isinstance(a, str) and (isinstance(a, Dtype) or a in DTYPES)]
+    name = str(names[0]) if names else ""
+    if name and not name.startswith(("float", "complex")):
+        raise ArgError(f"a cast to {name} has no derivative: compare instead (x > 0)")
+    return _cast(x, name) if name else array(x)
+
+
 register("bool")(lambda x: x if isinstance(x, (o.ArrayCompare, o.ArrayLogic)) else o.ArrayCompare.make(array(x), sp.S.Zero, op="!="))
 
 
@@ -298,6 +309,8 @@ def _dtype(value: Any) -> str | None:
         return None
     if isinstance(value, Dtype):
         return str(value)
+    if isinstance(value, str) and value in DTYPES.values():  # as --create-graph prints it
+        return value
     raise ArgError(f"dtype must be a dtype such as torch.float64, not {kind_of(value)}", "dtype")
 
 
@@ -354,7 +367,29 @@ def _arange(start: Any, stop: Any = None, step: Any = 1, dtype: Any = None, devi
 
 @register("dropout", elementwise=True)
 def _dropout(x: Any, ord: Any = 0.5, training: Any = True, inplace: Any = False) -> sp.Expr:
-    if flag(training, "training") and _number(array(ord, "p")) != 0:
+    if flag(training, "training") and float(_number(array(ord, "p"))) != 0:
         raise ArgError("dropout is random while training: jvpcli differentiates the function itself, "
                        "so write dropout(x, p, training=False) (or leave it out)", "training")
     return array(x)
+
+
+# ---- the internal steps --create-graph prints (readable back as FUNC) -------------------------------
+register("piece")(
+    lambda x, kind, arg, axis, index, count=None: o.ArrayPiece.make(
+        array(x), kind=kind, arg=arg if isinstance(arg, tuple) else integer(arg, "arg"), axis=integer(axis, "axis"),
+        index=integer(index, "index"), count=None if count is None else integer(count, "count"),
+    )
+)
+register("class_last")(lambda x, inverse=False: o.ArrayClassLast.make(array(x), inverse=flag(inverse, "inverse")))
+register("class_targets")(
+    lambda target, x, ignore_index=-100, smoothing=0.0, tangent=False: o.ArrayClassTargets.make(
+        array(target), array(x), ignore_index=integer(ignore_index, "ignore_index"),
+        smoothing=float(smoothing), tangent=flag(tangent, "tangent"),
+    )
+)
+register("class_count")(
+    lambda target, x, w, ignore_index=-100: o.ArrayClassCount.make(
+        array(target), array(x), array(w), ignore_index=integer(ignore_index, "ignore_index")
+    )
+)
+register("vector_only")(lambda x, ord=None: o.ArrayVectorOnly.make(array(x), ord=ord if not isinstance(ord, sp.Expr) else float(ord)))

@@ -141,6 +141,18 @@ ArrayClip = _op("ArrayClip", "numpy.clip", "clip", elementwise=True)
 ArrayLogaddexp = _op("ArrayLogaddexp", "numpy.logaddexp", "logaddexp", elementwise=True)
 
 
+class ArrayCast(ArrayOp):
+    """x in another floating dtype (torch's ``x.float()``, ``x.double()``): its numbers rounded."""
+
+    params, func_name, elementwise = ("dtype",), "astype", True
+
+    def _numpycode(self, printer: Any) -> str:
+        return f"numpy.asarray({printer._print(self.arrays[0])}).astype(numpy.{self.param('dtype')})"
+
+    def _funccode(self, printer: Any) -> str:
+        return f"astype({printer._print(self.arrays[0])}, {self.param('dtype')!r})"
+
+
 class ArrayDetach(ArrayOp):
     """x, through which no derivative flows (torch's ``x.detach()``)."""
 
@@ -268,7 +280,13 @@ ArrayDiag = _op("ArrayDiag", "numpy.diag", "diag", ("k",))
 ArrayDiagonal = _op("ArrayDiagonal", "numpy.diagonal", "diagonal", ("offset", "axis1", "axis2"))
 ArrayTril = _op("ArrayTril", "numpy.tril", "tril", ("k",))
 ArrayTriu = _op("ArrayTriu", "numpy.triu", "triu", ("k",))
-ArraySwapaxes = _op("ArraySwapaxes", "numpy.swapaxes", "swapaxes", ("axis1", "axis2"))
+ArraySwapaxes = _op(
+    "ArraySwapaxes",
+    "numpy.swapaxes",
+    "swapaxes",
+    ("axis1", "axis2"),
+    _funccode=lambda self, p: f"swapaxes({p._print(self.arrays[0])}, {self.param('axis1')}, {self.param('axis2')})",
+)
 ArrayTile = _op("ArrayTile", "numpy.tile", "tile", ("reps",))
 ArrayRepeat = _op("ArrayRepeat", "numpy.repeat", "repeat", ("repeats", "axis"))
 ArrayRoll = _op("ArrayRoll", "numpy.roll", "roll", ("shift", "axis"))

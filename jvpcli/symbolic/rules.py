@@ -146,6 +146,8 @@ def _logaddexp(node: sp.Expr, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
 def _class_targets(node: o.ArrayOp, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
     """Probability targets move with their tangent; class indices do not."""
     target, x = node.arrays
+    if d[0] == 0:
+        return sp.S.Zero
     ignore, smoothing = node.param("ignore_index"), node.param("smoothing")
     return o.ArrayClassTargets.make(shaped(d[0], target), x, ignore_index=ignore, smoothing=smoothing, tangent=True)
 
@@ -290,6 +292,7 @@ JVP_RULES: dict[type, Rule] = {
     o.ArrayLike: _like,
     o.ArrayLogaddexp: _logaddexp,
     o.ArrayDetach: zero,
+    o.ArrayCast: linear,
     # ---- complex -----------------------------------------------------------------
     sp.re: lambda node, d, shaped: sp.re(d[0]),
     sp.im: lambda node, d, shaped: sp.im(d[0]),
