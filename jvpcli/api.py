@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from jvpcli.errors import DialectNote, ParseError, ShapeError, StrictError, UsageError
+from jvpcli.errors import ComputeError, DialectNote, ParseError, ShapeError, StrictError, UsageError
 from jvpcli.evaluate import evaluate, label
 from jvpcli.kernels.kernel import Graph, Kernel
 from jvpcli.lang.parse import Program, parse
@@ -140,7 +140,15 @@ def jvp_at(program: Program, point: Point, options: Options = DEFAULTS) -> JvpRe
     if options.strict:
         check_strict(kernel)
     xs, ts, cs = (list(group.values()) for group in (point.inputs, point.tangents, point.constants))
-    outputs, jvps = evaluate(kernel, xs, ts, cs, options.threads)
+    try:
+        outputs, jvps = evaluate(kernel, xs, ts, cs, options.threads)
+    except (ShapeError, ComputeError) as exc:  # name the FUNC operation numpy refused
+        from jvpcli.diagnose import failing_step
+
+        message = failing_step(program, point.inputs, point.constants, options.dialect)
+        if message is None:
+            raise
+        raise type(exc)(message) from None
     pick = tuple if kernel.is_tuple else (lambda items: items[0])
     return JvpResult(pick(outputs), pick(jvps), kernel.inputs, kernel.graph)
 

@@ -29,20 +29,20 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor
     ),
     (
         "causal attention",
-        '''
+        """
 def causal_attention(q, k, v):
     T = q.shape[0]
     scores = q @ k.transpose(0, 1) / q.shape[-1] ** 0.5
     mask = torch.tril(torch.ones(T, T))
     scores = scores.masked_fill(mask == 0, float('-inf'))
     return torch.softmax(scores, dim=-1) @ v
-''',
+""",
         {"q": ((5, 4), "any"), "k": ((5, 4), "any"), "v": ((5, 4), "any")},
         {},
     ),
     (
         "multi-head attention",
-        '''
+        """
 def mha(x, Wq, Wk, Wv, Wo, n_heads: int = 2):
     B, T, C = x.shape
     q = (x @ Wq).view(B, T, n_heads, C // n_heads).transpose(1, 2)
@@ -52,8 +52,14 @@ def mha(x, Wq, Wk, Wv, Wo, n_heads: int = 2):
     att = F.softmax(att, dim=-1)
     y = (att @ v).transpose(1, 2).reshape(B, T, C)
     return y @ Wo
-''',
-        {"x": ((2, 3, 4), "any"), "Wq": ((4, 4), "any"), "Wk": ((4, 4), "any"), "Wv": ((4, 4), "any"), "Wo": ((4, 4), "any")},
+""",
+        {
+            "x": ((2, 3, 4), "any"),
+            "Wq": ((4, 4), "any"),
+            "Wk": ((4, 4), "any"),
+            "Wv": ((4, 4), "any"),
+            "Wo": ((4, 4), "any"),
+        },
         {},
     ),
     (
@@ -64,12 +70,12 @@ def mha(x, Wq, Wk, Wv, Wo, n_heads: int = 2):
     ),
     (
         "layer norm by hand",
-        '''
+        """
 def layer_norm(x, gamma, beta, eps=1e-5):
     mean = x.mean(dim=-1, keepdim=True)
     var = x.var(dim=-1, keepdim=True, unbiased=False)
     return gamma * (x - mean) / torch.sqrt(var + eps) + beta
-''',
+""",
         {"x": ((3, 6), "any"), "gamma": ((6,), "any"), "beta": ((6,), "any")},
         {},
     ),
@@ -79,30 +85,35 @@ def layer_norm(x, gamma, beta, eps=1e-5):
         {"x": ((3, 5), "any")},
         {},
     ),
-    ("F.layer_norm", "lambda x, w, b: F.layer_norm(x, (5,), w, b)", {"x": ((2, 3, 5), "any"), "w": ((5,), "any"), "b": ((5,), "any")}, {}),
+    (
+        "F.layer_norm",
+        "lambda x, w, b: F.layer_norm(x, (5,), w, b)",
+        {"x": ((2, 3, 5), "any"), "w": ((5,), "any"), "b": ((5,), "any")},
+        {},
+    ),
     (
         "rms norm",
-        '''
+        """
 def rms_norm(x, weight, eps: float = 1e-6):
     norm = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)
     return norm * weight
-''',
+""",
         {"x": ((3, 4), "any"), "weight": ((4,), "any")},
         {},
     ),
     (
         "mlp",
-        '''
+        """
 def mlp(x, W1, b1, W2, b2):
     h = F.relu(F.linear(x, W1, b1))
     return F.linear(h, W2, b2)
-''',
+""",
         {"x": ((5, 3), "any"), "W1": ((8, 3), "any"), "b1": ((8,), "any"), "W2": ((2, 8), "any"), "b2": ((2,), "any")},
         {},
     ),
     (
         "mlp with gelu and residual",
-        '''
+        """
 def block(x, W1, W2):
     h = x
     h = h @ W1
@@ -110,39 +121,44 @@ def block(x, W1, W2):
     h = h @ W2
     h += x
     return h
-''',
+""",
         {"x": ((4, 6), "any"), "W1": ((6, 12), "any"), "W2": ((12, 6), "any")},
         {},
     ),
     (
         "swiglu",
-        '''
+        """
 def swiglu(x, W, V, W2):
     return (F.silu(x @ W) * (x @ V)) @ W2
-''',
+""",
         {"x": ((3, 4), "any"), "W": ((4, 8), "any"), "V": ((4, 8), "any"), "W2": ((8, 4), "any")},
         {},
     ),
     (
         "geglu with chunk",
-        '''
+        """
 def geglu(x, W):
     a, gate = (x @ W).chunk(2, dim=-1)
     return a * F.gelu(gate)
-''',
+""",
         {"x": ((3, 4), "any"), "W": ((4, 8), "any")},
         {},
     ),
     ("mse", "lambda pred, y: F.mse_loss(pred, y)", {"pred": ((6,), "any"), "y": ((6,), "any")}, {}),
     ("l1 sum", "lambda pred, y: F.l1_loss(pred, y, reduction='sum')", {"pred": ((6,), "any"), "y": ((6,), "any")}, {}),
-    ("smooth l1", "lambda pred, y: F.smooth_l1_loss(pred, y, beta=0.5)", {"pred": ((8,), "any"), "y": ((8,), "any")}, {}),
+    (
+        "smooth l1",
+        "lambda pred, y: F.smooth_l1_loss(pred, y, beta=0.5)",
+        {"pred": ((8,), "any"), "y": ((8,), "any")},
+        {},
+    ),
     ("huber", "lambda pred, y: F.huber_loss(pred, y, delta=0.7)", {"pred": ((8,), "any"), "y": ((8,), "any")}, {}),
     (
         "cross entropy, class indices",
-        '''
+        """
 def loss_fn(logits, target):
     return F.cross_entropy(logits, target)
-''',
+""",
         {"logits": ((4, 5), "any")},
         {"target": LABELS},
     ),
@@ -160,21 +176,26 @@ def loss_fn(logits, target):
     ),
     (
         "cross entropy by hand",
-        '''
+        """
 def ce(logits, y):
     logp = torch.log_softmax(logits, dim=1)
     return -logp[torch.arange(len(y)), y].mean()
-''',
+""",
         {"logits": ((4, 5), "any")},
         {"y": LABELS},
     ),
     (
         "nll loss with weights",
-        "lambda x, t: F.nll_loss(F.log_softmax(x, dim=1), t, weight=torch.tensor([1.0, 2.0, 0.5, 1.0, 3.0], dtype=x.dtype))",
+        "lambda x, t: F.nll_loss(F.log_softmax(x, 1), t, weight=torch.tensor([1.0, 2.0, 0.5, 1, 3], dtype=x.dtype))",
         {"x": ((4, 5), "any")},
         {"t": LABELS},
     ),
-    ("bce", "lambda p, y: F.binary_cross_entropy(torch.sigmoid(p), y)", {"p": ((6,), "any")}, {"y": (_R.random(6) > 0.5) * 1.0}),
+    (
+        "bce",
+        "lambda p, y: F.binary_cross_entropy(torch.sigmoid(p), y)",
+        {"p": ((6,), "any")},
+        {"y": (_R.random(6) > 0.5) * 1.0},
+    ),
     (
         "bce with logits",
         "lambda z, y: F.binary_cross_entropy_with_logits(z, y, pos_weight=torch.tensor(2.0))",
@@ -202,11 +223,11 @@ def ce(logits, y):
     ("normalize", "lambda x: F.normalize(x, dim=-1)", {"x": ((3, 4), "any")}, {}),
     (
         "activations",
-        '''
+        """
 def act(x):
     return (F.elu(x) + F.selu(x) + F.leaky_relu(x, negative_slope=0.2) + F.softplus(x, beta=2.0, threshold=1.0)
             + F.hardtanh(x) + F.relu6(3 * x) + F.mish(x) + F.logsigmoid(x) + F.softsign(x) + F.tanhshrink(x))
-''',
+""",
         {"x": ((10,), "any")},
         {},
     ),
@@ -240,42 +261,57 @@ def gaussian_nll(x, L):
     ("slogdet field", "lambda A: torch.linalg.slogdet(A).logabsdet", {"A": ((3, 3), "any")}, {}),
     ("cholesky", "lambda A: torch.linalg.cholesky(A @ A.mT + 3 * torch.eye(3))", {"A": ((3, 3), "any")}, {}),
     ("inverse and det", "lambda A: torch.linalg.inv(A).sum() + torch.linalg.det(A)", {"A": ((3, 3), "spd")}, {}),
-    ("diagonal trace", "lambda A: torch.diagonal(A @ A).sum() + A.diagonal(offset=1).sum() + torch.trace(A)", {"A": ((3, 3), "any")}, {}),
+    (
+        "diagonal trace",
+        "lambda A: torch.diagonal(A @ A).sum() + A.diagonal(offset=1).sum() + torch.trace(A)",
+        {"A": ((3, 3), "any")},
+        {},
+    ),
     ("tril triu", "lambda A: torch.tril(A) @ torch.triu(A, diagonal=1)", {"A": ((3, 3), "any")}, {}),
-    ("vector norms", "lambda x: torch.linalg.norm(x, dim=1) + torch.linalg.vector_norm(x, ord=1, dim=-1)", {"x": ((3, 4), "any")}, {}),
+    (
+        "vector norms",
+        "lambda x: torch.linalg.norm(x, dim=1) + torch.linalg.vector_norm(x, ord=1, dim=-1)",
+        {"x": ((3, 4), "any")},
+        {},
+    ),
     ("old torch.norm", "lambda x: torch.norm(x, 2) + x.norm(dim=0).sum()", {"x": ((3, 4), "any")}, {}),
-    ("construction", "lambda x: x * torch.tensor([0.1, 0.2, 0.3]) + torch.ones(3) + torch.zeros_like(x) + torch.full_like(x, 0.5)", {"x": ((3,), "any")}, {}),
+    (
+        "construction",
+        "lambda x: x * torch.tensor([0.1, 0.2, 0.3]) + torch.ones(3) + torch.zeros_like(x) + torch.full_like(x, 0.5)",
+        {"x": ((3,), "any")},
+        {},
+    ),
     ("arange weights", "lambda x: (x * torch.arange(4)).sum()", {"x": ((4,), "any")}, {}),
     (
         "pendulum energy",
-        '''
+        """
 def energy(theta, omega):
     g, L = 9.81, 1.0
     kinetic = 0.5 * L ** 2 * omega ** 2
     potential = g * L * (1 - torch.cos(theta))
     return (kinetic + potential).sum()
-''',
+""",
         {"theta": ((5,), "any"), "omega": ((5,), "any")},
         {},
     ),
     (
         "spring chain",
-        '''
+        """
 def chain_energy(x: torch.Tensor, k: float = 2.0) -> torch.Tensor:
     dx = x[1:] - x[:-1]
     return 0.5 * k * (dx ** 2).sum()
-''',
+""",
         {"x": ((6,), "any")},
         {},
     ),
     (
         "gravity potential",
-        '''
+        """
 def potential(pos):
     diff = pos[:, None, :] - pos[None, :, :]
     r = torch.sqrt((diff ** 2).sum(-1) + 1e-3)
     return -(1.0 / r).triu(diagonal=1).sum()
-''',
+""",
         {"pos": ((4, 3), "any")},
         {},
     ),
@@ -293,12 +329,12 @@ def potential(pos):
     ),
     (
         "vae loss",
-        '''
+        """
 def vae_loss(mu, logvar, recon, x):
     bce = F.mse_loss(recon, x, reduction="sum")
     kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
     return bce + kld
-''',
+""",
         {"mu": ((4,), "any"), "logvar": ((4,), "any"), "recon": ((6,), "any"), "x": ((6,), "any")},
         {},
     ),
@@ -310,7 +346,7 @@ def vae_loss(mu, logvar, recon, x):
     ),
     (
         "gru cell",
-        '''
+        """
 def gru_cell(x, h, W, U):
     r, z, n = (x @ W).chunk(3, dim=-1)
     hr, hz, hn = (h @ U).chunk(3, dim=-1)
@@ -318,85 +354,85 @@ def gru_cell(x, h, W, U):
     z = torch.sigmoid(z + hz)
     n = torch.tanh(n + r * hn)
     return (1 - z) * n + z * h
-''',
+""",
         {"x": ((2, 3), "any"), "h": ((2, 4), "any"), "W": ((3, 12), "any"), "U": ((4, 12), "any")},
         {},
     ),
     (
         "lstm cell",
-        '''
+        """
 def lstm_cell(x, h, c, W):
     gates = torch.cat([x, h], dim=1) @ W
     i, f, g, o = gates.split(4, dim=1)
     c2 = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
     return torch.sigmoid(o) * torch.tanh(c2), c2
-''',
+""",
         {"x": ((2, 3), "any"), "h": ((2, 4), "any"), "c": ((2, 4), "any"), "W": ((7, 16), "any")},
         {},
     ),
     (
         "unbind rows",
-        '''
+        """
 def f(x):
     a, b, c = torch.unbind(x, dim=0)
     return a * b + c
-''',
+""",
         {"x": ((3, 4), "any")},
         {},
     ),
     (
         "policy gradient",
-        '''
+        """
 def pg_loss(logits, actions, returns):
     logp = F.log_softmax(logits, dim=-1)
     chosen = logp.gather(1, actions.unsqueeze(1)).squeeze(1)
     return -(chosen * returns).mean()
-''',
+""",
         {"logits": ((4, 5), "any")},
         {"actions": LABELS, "returns": _R.standard_normal(4)},
     ),
     (
         "ppo clipped objective",
-        '''
+        """
 def ppo(logp, old_logp, adv, clip: float = 0.2):
     ratio = torch.exp(logp - old_logp)
     surr1 = ratio * adv
     surr2 = torch.clamp(ratio, 1 - clip, 1 + clip) * adv
     return -torch.min(surr1, surr2).mean()
-''',
+""",
         {"logp": ((6,), "any")},
         {"old_logp": _R.standard_normal(6), "adv": _R.standard_normal(6)},
     ),
     (
         "focal loss",
-        '''
+        """
 def focal(logits, y, gamma=2.0):
     p = torch.sigmoid(logits)
     ce = F.binary_cross_entropy_with_logits(logits, y, reduction="none")
     p_t = p * y + (1 - p) * (1 - y)
     return (ce * (1 - p_t) ** gamma).mean()
-''',
+""",
         {"logits": ((6,), "any")},
         {"y": (_R.random(6) > 0.5) * 1.0},
     ),
     (
         "dice loss",
-        '''
+        """
 def dice(pred, target, smooth=1.0):
     pred = torch.sigmoid(pred).view(-1)
     target = target.view(-1)
     inter = (pred * target).sum()
     return 1 - (2. * inter + smooth) / (pred.sum() + target.sum() + smooth)
-''',
+""",
         {"pred": ((3, 4), "any")},
         {"target": (_R.random((3, 4)) > 0.5) * 1.0},
     ),
     (
         "batch statistics",
-        '''
+        """
 def standardize(x: torch.Tensor) -> torch.Tensor:
     return (x - x.mean(0)) / (x.std(0) + 1e-8)
-''',
+""",
         {"x": ((5, 3), "any")},
         {},
     ),
@@ -456,12 +492,12 @@ def standardize(x: torch.Tensor) -> torch.Tensor:
     ),
     (
         "shape-derived constants",
-        '''
+        """
 def f(x):
     n = len(x)
     d = x.shape[-1]
     return x.sum() / (n * d) + x.ndim
-''',
+""",
         {"x": ((3, 4), "any")},
         {},
     ),
@@ -473,13 +509,13 @@ def f(x):
     ),
     (
         "helper function",
-        '''
+        """
 def gelu_tanh(x):
     return 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
 
 def ffn(x, W):
     return gelu_tanh(x @ W).sum(-1)
-''',
+""",
         {"x": ((3, 4), "any"), "W": ((4, 5), "any")},
         {},
     ),

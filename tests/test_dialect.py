@@ -87,16 +87,37 @@ def test_mixed_hints_and_a_disputed_spelling_are_a_usage_error(spelling, x, nump
 
 
 def test_torch_prefixes_keywords_and_methods_are_torch_hints():
-    for text in ("torch.exp(x)", "F.relu(x)", "torch.nn.functional.relu(x)", "x.sum(dim=1)", "x.mean(keepdim=True)",
-                 "x.var(unbiased=False)", "x.std(correction=0)", "x.exp()", "x.pow(2)", "x.clamp(0, 1)",
-                 "x.view(-1)", "x.permute(1, 0)", "x.unsqueeze(0)", "x.size(0)", "x.t()", "x.max(dim=0).values"):
+    for text in (
+        "torch.exp(x)",
+        "F.relu(x)",
+        "torch.nn.functional.relu(x)",
+        "x.sum(dim=1)",
+        "x.mean(keepdim=True)",
+        "x.var(unbiased=False)",
+        "x.std(correction=0)",
+        "x.exp()",
+        "x.pow(2)",
+        "x.clamp(0, 1)",
+        "x.view(-1)",
+        "x.permute(1, 0)",
+        "x.unsqueeze(0)",
+        "x.size(0)",
+        "x.t()",
+        "x.max(dim=0).values",
+    ):
         found = hints(__import__("ast").parse(text))
         assert found.torch is not None and found.numpy is None, text
 
 
 def test_numpy_prefixes_and_keywords_are_numpy_hints():
-    for text in ("np.exp(x)", "numpy.exp(x)", "x.sum(axis=1)", "x.mean(keepdims=True)", "x.var(ddof=1)",
-                 "x.sum() + x.reshape(2, 2).T"):
+    for text in (
+        "np.exp(x)",
+        "numpy.exp(x)",
+        "x.sum(axis=1)",
+        "x.mean(keepdims=True)",
+        "x.var(ddof=1)",
+        "x.sum() + x.reshape(2, 2).T",
+    ):
         found = hints(__import__("ast").parse(text))
         assert found.torch is None, text
     assert hints(__import__("ast").parse("x.sum() + x.reshape(2, 2).T")).numpy is None

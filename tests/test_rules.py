@@ -158,7 +158,8 @@ CASES += [
     ),
     (
         "sort(x, axis=1) + np.sort(x, axis=0) + argmax(x, axis=1)[:, None] + argmin(x) + argsort(x, axis=1)"
-        " + x.max(axis=1)[:, None] + take_along_axis(x, argsort(x, axis=0), axis=0) + take_along(x, argmax(x, 1, True), 1)",
+        " + x.max(axis=1)[:, None] + take_along_axis(x, argsort(x, axis=0), axis=0)"
+        " + take_along(x, argmax(x, 1, True), 1)",
         {"x": ((3, 3), ANY)},
         "ties",
     ),
@@ -177,11 +178,16 @@ CASES += [
         {"A": ((3, 3), ANY)},
         "singular",
     ),
-    ("lambda a, b: cross(a, b, dim=-1) + torch.linalg.cross(a, b) + cross(a, b)", {"a": ((2, 3), ANY), "b": ((2, 3), ANY)}, None),
+    (
+        "lambda a, b: cross(a, b, dim=-1) + torch.linalg.cross(a, b) + cross(a, b)",
+        {"a": ((2, 3), ANY), "b": ((2, 3), ANY)},
+        None,
+    ),
     (
         "def f(x):\n    a, b = x.chunk(2, dim=1)\n    c, d = x.split(1, dim=0)\n    e, g = torch.unbind(x)\n"
         "    h, k = x.split((1, 1), 1)\n    n = x.shape[-1]\n    r, s = x\n"
-        "    return a * b + c.sum() + d * h + e * g / n + len(x) + x.ndim + x.numel() + x.size(0) + x.dim() + r * s + k",
+        "    return a * b + c.sum() + d * h + e * g / n + len(x) + x.ndim + x.numel() + x.size(0) + x.dim()"
+        " + r * s + k",
         {"x": ((2, 2), ANY)},
         None,
     ),

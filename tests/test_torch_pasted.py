@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from pasted_torch import PASTED
 
 import jvpcli
-from pasted_torch import PASTED
 
 torch = pytest.importorskip("torch", reason="the torch extra is not installed (pip install 'jvpcli[torch]')")
 F = torch.nn.functional
@@ -39,7 +39,9 @@ def torch_jvp(fn, inputs, tangents, constants):
     out, tangent = torch.autograd.functional.jvp(
         lambda *xs: fn(*xs, **as_t), tuple(map(torch.from_numpy, inputs)), tuple(map(torch.from_numpy, tangents))
     )
-    pack = (lambda t: tuple(a.detach().numpy() for a in t)) if isinstance(out, tuple) else (lambda t: t.detach().numpy())
+    pack = (
+        (lambda t: tuple(a.detach().numpy() for a in t)) if isinstance(out, tuple) else (lambda t: t.detach().numpy())
+    )
     return pack(out), pack(tangent)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
@@ -209,6 +211,7 @@ def piece(x: np.ndarray, kind: str, arg: int | tuple, axis: int, index: int, cou
     """Piece ``index`` of torch's ``chunk(arg)``, ``split(arg)`` or ``unbind()`` along ``axis``."""
     x = np.asarray(x)
     n = x.shape[axis]
+    bounds: list[tuple[int, int | None]]
     if kind == "unbind":
         bounds = [(i, None) for i in range(n)]
     else:
@@ -222,7 +225,7 @@ def piece(x: np.ndarray, kind: str, arg: int | tuple, axis: int, index: int, cou
         else:
             sizes = [min(arg, n - s) for s in range(0, n, arg)]
         starts = np.cumsum([0, *sizes])
-        bounds = [(int(a), int(b)) for a, b in zip(starts, starts[1:])]
+        bounds = [(int(a), int(b)) for a, b in itertools.pairwise(starts)]
     if count is not None and len(bounds) != count:
         raise ValueError(f"{kind} along axis {axis} gives {len(bounds)} pieces here, not {count}")
     if index >= len(bounds):

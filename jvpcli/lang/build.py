@@ -77,12 +77,19 @@ class Built:
     notes: tuple[str, ...] = ()
 
 
-def build(program: Program, names: Mapping[str, sp.Symbol], dialect: str | None = None) -> Built:
+def build(
+    program: Program,
+    names: Mapping[str, sp.Symbol],
+    dialect: str | None = None,
+    trace: list[tuple[ast.AST, sp.Expr]] | None = None,
+) -> Built:
     """Expressions of ``program``'s outputs, with ``names`` (inputs and constants) as symbols.
 
     ``dialect`` (``numpy`` or ``torch``) reads the disputed spellings; ``None``: the text's hints.
+    ``trace`` collects each operation's node and expression, in the order they are computed.
     """
     builder = _Builder(program, dict(names), dialect)
+    builder.trace = trace
     for name, node in program.defaults:
         if name not in builder.env:
             builder.env[name] = builder.value(node)
@@ -129,6 +136,7 @@ _BINARY: dict[type, Callable[[Any, Any], Any]] = {
 _COMPARE = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
 _FLOATS = {"inf": sp.oo, "-inf": -sp.oo, "+inf": sp.oo, "infinity": sp.oo, "-infinity": -sp.oo, "nan": sp.nan}
 MAX_CALLS = 64
+_TRACED = (ast.BinOp, ast.Call, ast.Subscript, ast.Attribute, ast.UnaryOp)
 
 
 class _Builder:
@@ -138,6 +146,7 @@ class _Builder:
         self.dialect = dialect or program.hints.dialect()
         self.helpers: dict[str, Function] = {h.name: h for h in program.helpers}
         self.calls: list[str] = []
+        self.trace: list[tuple[ast.AST, sp.Expr]] | None = None
         self.notes: list[tuple[str, str, str]] = []
         self.handlers: dict[type, Callable[[Any], Any]] = {
             ast.Constant: self._constant,
@@ -196,9 +205,12 @@ class _Builder:
         if handler is None:
             raise fail(f"{_construct(node)} is not allowed here", self.text, node)
         try:
-            return handler(node)
+            result = handler(node)
         except fn.ArgError as exc:
             raise fail(str(exc), self.text, _keyword_node(node, exc.keyword)) from None
+        if self.trace is not None and isinstance(result, sp.Expr) and isinstance(node, _TRACED):
+            self.trace.append((node, result))
+        return result
 
     def array(self, node: ast.AST, what: str = "an operand") -> sp.Expr:
         return self.as_array(self.value(node), node, what)
@@ -451,7 +463,10 @@ class _Builder:
     def _item(self, value: tuple | Pieces | Shape, node: ast.Subscript) -> Any:
         key = self.value(node.slice) if not isinstance(node.slice, ast.Slice) else None
         if isinstance(value, tuple) and isinstance(node.slice, ast.Slice):
-            parts = (self._static_int(p) if p is not None else None for p in (node.slice.lower, node.slice.upper, node.slice.step))
+            parts = (
+                self._static_int(p) if p is not None else None
+                for p in (node.slice.lower, node.slice.upper, node.slice.step)
+            )
             return value[slice(*parts)]
         if not isinstance(key, sp.Integer):
             what = "x.shape" if isinstance(value, Shape) else _kind(value)
@@ -475,7 +490,9 @@ class _Builder:
         if isinstance(value, sp.Expr) and not value.is_Number:
             slots.append(value)
             return o.Slot(len(slots) - 1)
-        raise fail("an index must be an integer, a slice, '...', None, or an array of indices or a mask", self.text, node)
+        raise fail(
+            "an index must be an integer, a slice, '...', None, or an array of indices or a mask", self.text, node
+        )
 
     def _bound(self, node: ast.AST, slots: list[sp.Expr]) -> Any:
         value = self.value(node)

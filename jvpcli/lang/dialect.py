@@ -19,10 +19,63 @@ TORCH_KEYWORDS = frozenset({"dim", "keepdim", "unbiased", "correction"})
 NUMPY_KEYWORDS = frozenset({"axis", "keepdims", "ddof"})
 #: the methods of numpy's ndarray: any other method call is torch's
 NUMPY_METHODS = frozenset(
-    "all any argmax argmin argpartition argsort astype byteswap choose clip compress conj conjugate copy cumprod "
-    "cumsum diagonal dot dump dumps fill flatten getfield item itemset max mean min newbyteorder nonzero partition "
-    "prod ptp put ravel repeat reshape resize round searchsorted setfield setflags sort squeeze std sum swapaxes "
-    "take tobytes tofile tolist tostring trace transpose var".split()
+    [
+        "all",
+        "any",
+        "argmax",
+        "argmin",
+        "argpartition",
+        "argsort",
+        "astype",
+        "byteswap",
+        "choose",
+        "clip",
+        "compress",
+        "conj",
+        "conjugate",
+        "copy",
+        "cumprod",
+        "cumsum",
+        "diagonal",
+        "dot",
+        "dump",
+        "dumps",
+        "fill",
+        "flatten",
+        "getfield",
+        "item",
+        "itemset",
+        "max",
+        "mean",
+        "min",
+        "newbyteorder",
+        "nonzero",
+        "partition",
+        "prod",
+        "ptp",
+        "put",
+        "ravel",
+        "repeat",
+        "reshape",
+        "resize",
+        "round",
+        "searchsorted",
+        "setfield",
+        "setflags",
+        "sort",
+        "squeeze",
+        "std",
+        "sum",
+        "swapaxes",
+        "take",
+        "tobytes",
+        "tofile",
+        "tolist",
+        "tostring",
+        "trace",
+        "transpose",
+        "var",
+    ]
 )
 #: attributes (no call) that only torch tensors have
 TORCH_ATTRIBUTES = frozenset({"values", "indices", "logabsdet", "sign", "mT", "H", "mH"})
@@ -66,9 +119,10 @@ def hints(tree: ast.Module) -> Hints:
             note("torch", node, f"'{node.arg}='")
         elif isinstance(node, ast.keyword) and node.arg in NUMPY_KEYWORDS:
             note("numpy", node, f"'{node.arg}='")
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and not _is_module(node.func.value):
-            if node.func.attr not in NUMPY_METHODS:
-                note("torch", node.func, f"'.{node.func.attr}()'")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            func = node.func
+            if not _is_module(func.value) and func.attr not in NUMPY_METHODS:
+                note("torch", func, f"'.{func.attr}()'")
         if isinstance(node, ast.Attribute) and node.attr in TORCH_ATTRIBUTES and not _is_module(node.value):
             note("torch", node, f"'.{node.attr}'")
         if isinstance(node, (ast.Import, ast.ImportFrom)):

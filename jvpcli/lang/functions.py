@@ -342,13 +342,6 @@ def _plain(value: Any) -> Any:
     return float(value) if isinstance(value, sp.Expr) and value.is_Number else value
 
 
-register("norm", torch=lambda *a, **k: _norm(*a, **k), readings=("a matrix norm of a matrix", "the vector norm of all entries"))(
-    _matrix_norm
-)
-register("linalg.norm")(_matrix_norm)
-
-
-@register("vector_norm")
 def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: Any = False) -> sp.Expr:
     x, axis, keepdims = array(x), axis_arg(axis), flag(keepdims, "keepdims")
     if ord is None or ord == "fro" or ord == 2:
@@ -363,16 +356,21 @@ def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: Any = False) -> s
     return total if p == 1 else total ** (1 / p)
 
 
+register("vector_norm")(_norm)
+register("norm", torch=_norm, readings=("a matrix norm of a matrix", "the vector norm of all entries"))(_matrix_norm)
+register("linalg.norm")(_matrix_norm)
+
+
 def _softmax_like(op: type[o.ArrayOp]) -> Callable:
     return lambda x, axis=-1: op.make(array(x), axis=axis_arg(axis))
 
 
 register("softmax")(_softmax_like(o.ArraySoftmax))
 register("log_softmax")(_softmax_like(o.ArrayLogSoftmax))
-register("size")(lambda x, axis=None: o.ArraySize.make(array(x), axis=axis_arg(axis)))
 register("prod_except")(lambda x, axis=None: o.ArrayProdExcept.make(array(x), axis=axis_arg(axis)))
 register("cumsum")(lambda x, axis=None: o.ArrayCumsum.make(array(x), axis=axis_arg(axis)))
 register("flip")(lambda x, axis=None: o.ArrayFlip.make(array(x), axis=axis_arg(axis)))
+
 
 # ---- shape -------------------------------------------------------------------------
 def dynamic(values: tuple, what: str = "a shape entry") -> tuple[tuple, list[sp.Expr]]:

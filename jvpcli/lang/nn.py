@@ -49,7 +49,9 @@ register("celu", elementwise=True)(
     lambda x, alpha=1.0, inplace=False: _negative_exp(array(x), _number(alpha, "alpha"), 1, 1 / _number(alpha, "alpha"))
 )
 register("leaky_relu", elementwise=True)(
-    lambda x, negative_slope=0.01, inplace=False: _where(_cmp(array(x), ">", 0), x, _number(negative_slope, "negative_slope") * x)
+    lambda x, negative_slope=0.01, inplace=False: _where(
+        _cmp(array(x), ">", 0), x, _number(negative_slope, "negative_slope") * x
+    )
 )
 
 
@@ -89,7 +91,9 @@ def _hardshrink(x: Any, lambd: Any = 0.5) -> sp.Expr:
 
 
 register("threshold", elementwise=True)(
-    lambda x, threshold, value, inplace=False: _where(_cmp(array(x), ">", _number(threshold, "threshold")), x, _number(value, "value"))
+    lambda x, threshold, value, inplace=False: _where(
+        _cmp(array(x), ">", _number(threshold, "threshold")), x, _number(value, "value")
+    )
 )
 register("softmin")(lambda x, axis=-1: o.ArraySoftmax.make(-array(x), axis=axis_arg(axis)))
 
@@ -104,7 +108,9 @@ def _glu(x: Any, axis: Any = -1) -> sp.Expr:
 # ---- losses ------------------------------------------------------------------------------------
 def _reduced(loss: sp.Expr, reduction: Any, size_average: Any = None, reduce: Any = None) -> sp.Expr:
     if size_average is not None or reduce is not None:
-        raise ArgError("size_average= and reduce= are deprecated in torch: write reduction='mean'|'sum'|'none'", "reduce")
+        raise ArgError(
+            "size_average= and reduce= are deprecated in torch: write reduction='mean'|'sum'|'none'", "reduce"
+        )
     if reduction not in REDUCTIONS:
         raise ArgError(f"reduction must be one of {', '.join(map(repr, REDUCTIONS))}, not {reduction!r}", "reduction")
     if reduction == "none":
@@ -114,7 +120,9 @@ def _reduced(loss: sp.Expr, reduction: Any, size_average: Any = None, reduce: An
 
 
 def _pointwise_loss(name: str, per_element: Any) -> None:
-    def loss(x: Any, target: Any, size_average: Any = None, reduce: Any = None, reduction: Any = "mean", **extra: Any) -> sp.Expr:
+    def loss(
+        x: Any, target: Any, size_average: Any = None, reduce: Any = None, reduction: Any = "mean", **extra: Any
+    ) -> sp.Expr:
         return _reduced(per_element(array(x) - array(target, "target"), **extra), reduction, size_average, reduce)
 
     register(name)(loss)
@@ -156,7 +164,9 @@ def _classification(
     w = sp.S.One if weight is None else array(weight, "weight")
     loss = -o.ArraySum.make(rows * w * logp, axis=-1, keepdims=False)
     if reduction == "mean":
-        return o.ArraySum.make(loss, axis=None, keepdims=False) / o.ArrayClassCount.make(target, x, w, ignore_index=ignore)
+        return o.ArraySum.make(loss, axis=None, keepdims=False) / o.ArrayClassCount.make(
+            target, x, w, ignore_index=ignore
+        )
     return _reduced(loss, reduction)
 
 
@@ -194,7 +204,9 @@ def _nll_loss(
 
 
 @register("binary_cross_entropy")
-def _bce(x: Any, target: Any, weight: Any = None, size_average: Any = None, reduce: Any = None, reduction: Any = "mean") -> sp.Expr:
+def _bce(
+    x: Any, target: Any, weight: Any = None, size_average: Any = None, reduce: Any = None, reduction: Any = "mean"
+) -> sp.Expr:
     """torch clamps each log at -100."""
     p, y = array(x), array(target, "target")
     logs = [o.ArrayClip.make(sp.log(a), sp.Integer(-100), sp.oo) for a in (p, 1 - p)]
@@ -223,10 +235,7 @@ def _kl_div(
     x: Any, target: Any, size_average: Any = None, reduce: Any = None, reduction: Any = "mean", log_target: Any = False
 ) -> sp.Expr:
     x, t = array(x), array(target, "target")
-    if log_target:
-        loss = sp.exp(t) * (t - x)
-    else:
-        loss = _where(_cmp(t, ">", 0), t * sp.log(t), 0) - t * x
+    loss = sp.exp(t) * (t - x) if log_target else _where(_cmp(t, ">", 0), t * sp.log(t), 0) - t * x
     if reduction == "batchmean":
         return o.ArraySum.make(loss, axis=None, keepdims=False) / o.ArraySize.make(x, axis=0)
     return _reduced(loss, reduction, size_average, reduce)
@@ -234,8 +243,14 @@ def _kl_div(
 
 @register("poisson_nll_loss")
 def _poisson_nll(
-    x: Any, target: Any, log_input: Any = True, full: Any = False, size_average: Any = None, eps: Any = 1e-8,
-    reduce: Any = None, reduction: Any = "mean",
+    x: Any,
+    target: Any,
+    log_input: Any = True,
+    full: Any = False,
+    size_average: Any = None,
+    eps: Any = 1e-8,
+    reduce: Any = None,
+    reduction: Any = "mean",
 ) -> sp.Expr:
     if full:
         raise ArgError("poisson_nll_loss(full=True) is not supported", "full")
@@ -311,8 +326,14 @@ def _pairwise_distance(x: Any, y: Any, ord: Any = 2.0, eps: Any = 1e-6, keepdims
 
 @register("scaled_dot_product_attention", method=False)
 def _attention(
-    query: Any, key: Any, value: Any, attn_mask: Any = None, dropout_p: Any = 0.0, is_causal: Any = False,
-    scale: Any = None, enable_gqa: Any = False,
+    query: Any,
+    key: Any,
+    value: Any,
+    attn_mask: Any = None,
+    dropout_p: Any = 0.0,
+    is_causal: Any = False,
+    scale: Any = None,
+    enable_gqa: Any = False,
 ) -> sp.Expr:
     q, k, v = array(query, "query"), array(key, "key"), array(value, "value")
     if float(_number(dropout_p, "dropout_p")) != 0:

@@ -135,7 +135,7 @@ _CONSTANT_TYPES = (int, float, complex, str, bool, type(None), type(...))
 CHAINS = ((ast.Add, ast.Sub), (ast.Mult,))
 
 #: an assignment target: a name, or a tuple of targets (``a, (b, c) = ...``)
-Target = Union[str, tuple]
+Target = Union[str, tuple]  # noqa: UP007 - a runtime alias, which Python 3.10 cannot write as str | tuple
 
 
 class Function(NamedTuple):

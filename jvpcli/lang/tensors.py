@@ -82,10 +82,24 @@ def _topk(x: Any, k: Any, axis: Any = -1, largest: Any = True, sorted: Any = Tru
     return Fields((o.ArrayTakeAlong.make(x, index, axis=axis), index), ("values", "indices"))
 
 
-register("argsort")(lambda x, axis=-1, descending=False: o.ArrayArgsort.make(array(x), axis=integer(axis, "axis"), descending=flag(descending, "descending")))
-register("argmax")(lambda x, axis=None, keepdims=False: o.ArrayArgmax.make(array(x), axis=axis_arg(axis), keepdims=flag(keepdims, "keepdims")))
-register("argmin")(lambda x, axis=None, keepdims=False: o.ArrayArgmin.make(array(x), axis=axis_arg(axis), keepdims=flag(keepdims, "keepdims")))
-register("gather")(lambda x, axis, index: o.ArrayTakeAlong.make(array(x), array(index, "index"), axis=integer(axis, "dim")))
+register("argsort")(
+    lambda x, axis=-1, descending=False: o.ArrayArgsort.make(
+        array(x), axis=integer(axis, "axis"), descending=flag(descending, "descending")
+    )
+)
+register("argmax")(
+    lambda x, axis=None, keepdims=False: o.ArrayArgmax.make(
+        array(x), axis=axis_arg(axis), keepdims=flag(keepdims, "keepdims")
+    )
+)
+register("argmin")(
+    lambda x, axis=None, keepdims=False: o.ArrayArgmin.make(
+        array(x), axis=axis_arg(axis), keepdims=flag(keepdims, "keepdims")
+    )
+)
+register("gather")(
+    lambda x, axis, index: o.ArrayTakeAlong.make(array(x), array(index, "index"), axis=integer(axis, "dim"))
+)
 register("take_along_axis take_along", method=False)(
     lambda x, indices, axis: o.ArrayTakeAlong.make(array(x), array(indices, "indices"), axis=integer(axis, "axis"))
 )
@@ -113,10 +127,14 @@ register("diagonal")(
 )
 register("tril")(lambda x, k=0: o.ArrayTril.make(array(x), k=integer(k, "diagonal")))
 register("triu")(lambda x, k=0: o.ArrayTriu.make(array(x), k=integer(k, "diagonal")))
-register("cross")(lambda x, y, axis=None: o.ArrayCross.make(array(x), array(y), axis=None if axis is None else integer(axis, "dim")))
+register("cross")(
+    lambda x, y, axis=None: o.ArrayCross.make(array(x), array(y), axis=None if axis is None else integer(axis, "dim"))
+)
 register("linalg.cross")(lambda x, y, axis=-1: o.ArrayCross.make(array(x), array(y), axis=integer(axis, "dim")))
 register("addmm")(
-    lambda x, mat1, mat2, beta=1, alpha=1: array(beta) * array(x) + array(alpha) * o.ArrayMatmul.make(array(mat1), array(mat2))
+    lambda x, mat1, mat2, beta=1, alpha=1: (
+        array(beta) * array(x) + array(alpha) * o.ArrayMatmul.make(array(mat1), array(mat2))
+    )
 )
 register("logaddexp", elementwise=True)(lambda x, y: o.ArrayLogaddexp.make(array(x), array(y)))
 
@@ -153,8 +171,14 @@ def _size(x: Any, axis: Any = None) -> sp.Expr:
     return o.ArraySize.make(array(x), axis=axis_arg(axis))
 
 
-register("size", torch=lambda x, axis=None: Shape(array(x)) if axis is None else _size(x, axis), readings=("the number of elements", "the shape"))(_size)
+register(
+    "size",
+    torch=lambda x, axis=None: Shape(array(x)) if axis is None else _size(x, axis),
+    readings=("the number of elements", "the shape"),
+)(_size)
 register("numel")(lambda x: o.ArraySize.make(array(x), axis=None))
+
+
 @register("len", method=False)
 def _len(x: Any) -> sp.Expr:
     """``len(x)``: the length of axis 0; of a tuple, its length; of ``x.shape``, x's number of axes."""
@@ -163,6 +187,8 @@ def _len(x: Any) -> sp.Expr:
     if isinstance(x, Shape):
         return o.ArrayNdim.make(x.x)
     return o.ArraySize.make(array(x), axis=0)
+
+
 register("ndim dim")(lambda x: o.ArrayNdim.make(array(x)))
 register("shape", method=False)(lambda x: Shape(array(x)))
 ATTRIBUTES.update(shape=FUNCTIONS["shape"], ndim=FUNCTIONS["ndim"], size=FUNCTIONS["numel"])
@@ -194,7 +220,11 @@ def _split(x: Any, split_size_or_sections: Any, axis: Any = 0) -> Pieces:
 register("unbind")(lambda x, axis=0: _pieces("unbind", array(x), 0, integer(axis, "dim"), None, "unbind()"))
 
 
-@register("repeat", torch=lambda x, *sizes: o.ArrayTile.make(array(x), reps=shape_arg(sizes)), readings=("each element repeated", "the array tiled"))
+@register(
+    "repeat",
+    torch=lambda x, *sizes: o.ArrayTile.make(array(x), reps=shape_arg(sizes)),
+    readings=("each element repeated", "the array tiled"),
+)
 def _repeat(x: Any, repeats: Any, axis: Any = None) -> sp.Expr:
     return o.ArrayRepeat.make(array(x), repeats=integer(repeats, "repeats"), axis=axis_arg(axis))
 
@@ -203,7 +233,9 @@ register("repeat_interleave")(lambda x, repeats, axis=None: _repeat(x, repeats, 
 register("tile")(lambda x, reps: o.ArrayTile.make(array(x), reps=shape_arg((reps,))))
 register("roll")(
     lambda x, shift, axis=None: o.ArrayRoll.make(
-        array(x), shift=shape_arg((shift,)) if isinstance(shift, tuple) else integer(shift, "shifts"), axis=axis_arg(axis)
+        array(x),
+        shift=shape_arg((shift,)) if isinstance(shift, tuple) else integer(shift, "shifts"),
+        axis=axis_arg(axis),
     )
 )
 register("expand_as")(lambda x, y: o.ArrayLike.make(array(x), array(y, "other")))
@@ -243,14 +275,20 @@ register("double")(lambda x: _cast(x, "float64"))
 @register("astype to")
 def _astype(x: Any, *args: Any, dtype: Any = None, **ignored: Any) -> sp.Expr:
     """``x.astype(np.float64)``, ``x.to(torch.float32)``; ``x.to(device)``/``x.to(y.dtype)`` change nothing."""
-    names = [a if isinstance(a, Dtype) else Dtype(DTYPES[a]) for a in (*args, dtype) if isinstance(a, str) and (isinstance(a, Dtype) or a in DTYPES)]
+    names = [
+        a if isinstance(a, Dtype) else Dtype(DTYPES[a])
+        for a in (*args, dtype)
+        if isinstance(a, str) and (isinstance(a, Dtype) or a in DTYPES)
+    ]
     name = str(names[0]) if names else ""
     if name and not name.startswith(("float", "complex")):
         raise ArgError(f"a cast to {name} has no derivative: compare instead (x > 0)")
     return _cast(x, name) if name else array(x)
 
 
-register("bool")(lambda x: x if isinstance(x, (o.ArrayCompare, o.ArrayLogic)) else o.ArrayCompare.make(array(x), sp.S.Zero, op="!="))
+register("bool")(
+    lambda x: x if isinstance(x, (o.ArrayCompare, o.ArrayLogic)) else o.ArrayCompare.make(array(x), sp.S.Zero, op="!=")
+)
 
 
 @register("masked_fill")
@@ -314,14 +352,18 @@ def _dtype(value: Any) -> str | None:
     raise ArgError(f"dtype must be a dtype such as torch.float64, not {kind_of(value)}", "dtype")
 
 
-register("tensor as_tensor", method=False)(lambda data, dtype=None, requires_grad=False, device=None: _literal(data, dtype, True))
+register("tensor as_tensor", method=False)(
+    lambda data, dtype=None, requires_grad=False, device=None: _literal(data, dtype, True)
+)
 register("array asarray", method=False)(lambda data, dtype=None: _literal(data, dtype, False))
 
 
 def _fill(shape: tuple, value: Any, dtype: Any) -> sp.Expr:
     template, slots = dynamic(shape, "a size")
-    number = _number(array(value, "fill_value"))
-    name = _dtype(dtype) or ("float64" if not isinstance(number, complex) else "complex128")
+    number = value if isinstance(value, bool) else _number(array(value, "fill_value"))
+    name = _dtype(dtype) or (
+        "bool_" if isinstance(number, bool) else "complex128" if isinstance(number, complex) else "float64"
+    )
     return o.ArrayFull.make(*slots, shape=template, value=number, dtype=name)
 
 
@@ -335,8 +377,16 @@ def _shape_of(dims: tuple, size: Any) -> tuple:
     return tuple(dims)
 
 
-register("ones", method=False)(lambda *dims, size=None, dtype=None, device=None, requires_grad=False, shape=None: _fill(_shape_of(dims, size or shape), sp.S.One, dtype))
-register("zeros", method=False)(lambda *dims, size=None, dtype=None, device=None, requires_grad=False, shape=None: _fill(_shape_of(dims, size or shape), sp.S.Zero, dtype))
+register("ones", method=False)(
+    lambda *dims, size=None, dtype=None, device=None, requires_grad=False, shape=None: _fill(
+        _shape_of(dims, size or shape), sp.S.One, dtype
+    )
+)
+register("zeros", method=False)(
+    lambda *dims, size=None, dtype=None, device=None, requires_grad=False, shape=None: _fill(
+        _shape_of(dims, size or shape), sp.S.Zero, dtype
+    )
+)
 
 
 @register("full", method=False)
@@ -344,11 +394,15 @@ def _full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None, req
     return _fill(_shape_of((size,), None), fill_value, dtype)
 
 
-register("full_like", elementwise=True)(lambda x, fill_value, dtype=None: o.ArrayLike.make(array(fill_value, "fill_value"), array(x)))
+register("full_like", elementwise=True)(
+    lambda x, fill_value, dtype=None: o.ArrayLike.make(array(fill_value, "fill_value"), array(x))
+)
 
 
 @register("arange", method=False)
-def _arange(start: Any, stop: Any = None, step: Any = 1, dtype: Any = None, device: Any = None, requires_grad: Any = False) -> sp.Expr:
+def _arange(
+    start: Any, stop: Any = None, step: Any = 1, dtype: Any = None, device: Any = None, requires_grad: Any = False
+) -> sp.Expr:
     if stop is None:
         start, stop = sp.S.Zero, start
     bounds = []
@@ -368,23 +422,33 @@ def _arange(start: Any, stop: Any = None, step: Any = 1, dtype: Any = None, devi
 @register("dropout", elementwise=True)
 def _dropout(x: Any, ord: Any = 0.5, training: Any = True, inplace: Any = False) -> sp.Expr:
     if flag(training, "training") and float(_number(array(ord, "p"))) != 0:
-        raise ArgError("dropout is random while training: jvpcli differentiates the function itself, "
-                       "so write dropout(x, p, training=False) (or leave it out)", "training")
+        raise ArgError(
+            "dropout is random while training: jvpcli differentiates the function itself, "
+            "so write dropout(x, p, training=False) (or leave it out)",
+            "training",
+        )
     return array(x)
 
 
 # ---- the internal steps --create-graph prints (readable back as FUNC) -------------------------------
 register("piece")(
     lambda x, kind, arg, axis, index, count=None: o.ArrayPiece.make(
-        array(x), kind=kind, arg=arg if isinstance(arg, tuple) else integer(arg, "arg"), axis=integer(axis, "axis"),
-        index=integer(index, "index"), count=None if count is None else integer(count, "count"),
+        array(x),
+        kind=kind,
+        arg=arg if isinstance(arg, tuple) else integer(arg, "arg"),
+        axis=integer(axis, "axis"),
+        index=integer(index, "index"),
+        count=None if count is None else integer(count, "count"),
     )
 )
 register("class_last")(lambda x, inverse=False: o.ArrayClassLast.make(array(x), inverse=flag(inverse, "inverse")))
 register("class_targets")(
     lambda target, x, ignore_index=-100, smoothing=0.0, tangent=False: o.ArrayClassTargets.make(
-        array(target), array(x), ignore_index=integer(ignore_index, "ignore_index"),
-        smoothing=float(smoothing), tangent=flag(tangent, "tangent"),
+        array(target),
+        array(x),
+        ignore_index=integer(ignore_index, "ignore_index"),
+        smoothing=float(smoothing),
+        tangent=flag(tangent, "tangent"),
     )
 )
 register("class_count")(
@@ -392,4 +456,6 @@ register("class_count")(
         array(target), array(x), array(w), ignore_index=integer(ignore_index, "ignore_index")
     )
 )
-register("vector_only")(lambda x, ord=None: o.ArrayVectorOnly.make(array(x), ord=ord if not isinstance(ord, sp.Expr) else float(ord)))
+register("vector_only")(
+    lambda x, ord=None: o.ArrayVectorOnly.make(array(x), ord=ord if not isinstance(ord, sp.Expr) else float(ord))
+)

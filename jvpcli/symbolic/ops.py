@@ -357,11 +357,15 @@ class ArrayStack(ArrayConcatenate):
 # ---- constants and indices: no derivative --------------------------------------------
 ArrayArgmax = _op("ArrayArgmax", "numpy.argmax", "argmax", _AXIS, _eval_is_extended_real=_always_real)
 ArrayArgmin = _op("ArrayArgmin", "numpy.argmin", "argmin", _AXIS, _eval_is_extended_real=_always_real)
-ArrayArgsort = _op("ArrayArgsort", "_rt.argsort", "argsort", ("axis", "descending"), _eval_is_extended_real=_always_real)
+ArrayArgsort = _op(
+    "ArrayArgsort", "_rt.argsort", "argsort", ("axis", "descending"), _eval_is_extended_real=_always_real
+)
 ArrayNdim = _op("ArrayNdim", "numpy.ndim", "ndim", _eval_is_extended_real=_always_real)
 #: the targets of a classification loss, one row per sample along the last axis: one-hot rows
 #: of class indices, or probability targets (the shape of x) with axis 1 moved last
-ArrayClassTargets = _op("ArrayClassTargets", "_rt.class_targets", "class_targets", ("ignore_index", "smoothing", "tangent"))
+ArrayClassTargets = _op(
+    "ArrayClassTargets", "_rt.class_targets", "class_targets", ("ignore_index", "smoothing", "tangent")
+)
 #: what a classification loss's mean divides by: the weight of the counted samples
 ArrayClassCount = _op("ArrayClassCount", "_rt.class_count", "class_count", ("ignore_index",))
 
@@ -425,8 +429,12 @@ class ArrayMatmul(ArrayOp):
     numpy_name = "numpy.matmul"
 
     def _funccode(self, printer: Any) -> str:
-        a, b = (printer._print(x) for x in self.arrays)
-        return f"({a} @ {b})"
+        from sympy.printing.precedence import PRECEDENCE
+
+        # '@' binds like '*': a sum or a product on its right needs parentheses (a @ (x/2 + y))
+        a, b = self.arrays
+        left = printer.parenthesize(a, PRECEDENCE["Mul"], strict=False)
+        return f"({left} @ {printer.parenthesize(b, PRECEDENCE['Mul'], strict=True)})"
 
 
 ArrayDot = _op("ArrayDot", "numpy.dot", "dot")
