@@ -14,6 +14,7 @@ _EXPORTS = {
     "Options": "jvpcli.api",
     "Graph": "jvpcli.kernels.kernel",
     "parse": "jvpcli.lang.parse",
+    "show": "jvpcli.explain",
     "ComputeError": "jvpcli.errors",
     "JvpcliError": "jvpcli.errors",
     "NonFiniteWarning": "jvpcli.errors",

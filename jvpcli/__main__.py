@@ -1,3 +1,3 @@
-from jvpcli.cli.commands import main
+from jvpcli.cli.main import main
 
 main()

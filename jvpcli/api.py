@@ -8,9 +8,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from jvpcli.arrays.rows import Rows
+from jvpcli.engine.evaluate import evaluate
 from jvpcli.errors import ComputeError, DialectNote, ParseError, ShapeError, StrictError, UsageError
-from jvpcli.evaluate import evaluate, label
-from jvpcli.kernels.kernel import Graph, Kernel
+from jvpcli.kernels.kernel import Graph, Kernel, label
 from jvpcli.lang.parse import Program, parse
 
 ArrayLike = Any
@@ -43,13 +44,19 @@ class JvpResult:
 
 
 class Options(NamedTuple):
-    """How to compute: torch's ``create_graph``/``strict``, a dtype cast, threads, the disk cache."""
+    """How to compute: torch's ``create_graph``/``strict``, a dtype cast, threads, the disk cache;
+    for inputs given as ``Rows`` (read when needed): the memory budget in bytes (default half
+    the machine's), where streamed results are written (an ``arrays.npystream.Spool``) and a
+    progress callback (``engine.stream.Progress``)."""
 
     create_graph: bool = False
     strict: bool = False
     dtype: Any = None
     threads: int | None = None
     cache: bool = False
+    memory: int | None = None
+    spool: Any = None
+    progress: Any = None
     #: how to read the spellings numpy and torch dispute: 'numpy', 'torch', or None (the text's hints)
     dialect: str | None = None
 
@@ -87,7 +94,7 @@ def jvp(
     names = program.input_names(bound, frozenset(constants))
     xs = _bind(names, inputs, "input")
     ts = _bind(names, v, "tangent") if v is not None else None
-    options = Options(create_graph, strict, dtype, threads, cache, check_dialect(dialect))
+    options = Options(create_graph, strict, dtype, threads, cache, dialect=check_dialect(dialect))
     return jvp_bound(program, xs, ts, constants, options)
 
 
@@ -134,33 +141,65 @@ def jvp_bound(
 def jvp_at(program: Program, point: Point, options: Options = DEFAULTS) -> JvpResult:
     kinds = tuple((n, bool(np.iscomplexobj(a))) for n, a in point.inputs.items())
     const_kinds = tuple((n, bool(np.iscomplexobj(a))) for n, a in point.constants.items())
-    kernel = kernel_for(program, kinds, const_kinds, options.create_graph, options.cache, options.dialect)
-    for note in kernel.notes:
-        warnings.warn(note, DialectNote, stacklevel=3)
+    program = read_as(program, options.dialect)
+    kernel = kernel_for("jvp", program, kinds, const_kinds, options.create_graph, options.cache)
     if options.strict:
         check_strict(kernel)
     xs, ts, cs = (list(group.values()) for group in (point.inputs, point.tangents, point.constants))
+    results = run_named(kernel, program, point, [*xs, *ts, *cs], options)
+    n = len(results) // 2
+    pick = tuple if kernel.is_tuple else (lambda items: items[0])
+    graph = None
+    if kernel.graph is not None:
+        graph = Graph(kernel.graph[:n], kernel.graph[n:], kernel.extras)
+    return JvpResult(pick(results[:n]), pick(results[n:]), kernel.inputs, graph)
+
+
+def read_as(program: Program, dialect: str | None) -> Program:
+    """``program`` with the dialect asked for (--dialect), which is part of its kernels' key."""
+    return program if dialect is None or program.dialect == dialect else program._replace(dialect=dialect)
+
+
+def run_named(kernel: Kernel, program: Program, point: Point, args: Sequence[Any], options: Options) -> list:
+    """``run``, with a failure numpy reports named as the FUNC operation it is (with a caret);
+    each of the kernel's notes (a disputed spelling read without a hint) once on stderr."""
+    for note in kernel.notes:
+        warnings.warn(note, DialectNote, stacklevel=4)
     try:
-        outputs, jvps = evaluate(kernel, xs, ts, cs, options.threads)
-    except (ShapeError, ComputeError) as exc:  # name the FUNC operation numpy refused
+        return run(kernel, args, options)
+    except (ShapeError, ComputeError) as exc:
         from jvpcli.diagnose import failing_step
 
-        message = failing_step(program, point.inputs, point.constants, options.dialect)
+        message = failing_step(program, point.inputs, point.constants)
         if message is None:
             raise
         raise type(exc)(message) from None
-    pick = tuple if kernel.is_tuple else (lambda items: items[0])
-    return JvpResult(pick(outputs), pick(jvps), kernel.inputs, kernel.graph)
+
+
+def run(kernel: Kernel, args: Sequence[Any], options: Options = DEFAULTS) -> list[np.ndarray]:
+    """The kernel's results: in memory, or streamed by blocks of rows where an argument is
+    ``Rows`` and the work is larger than the memory budget (``engine.stream``)."""
+    if any(isinstance(a, Rows) for a in args):
+        from jvpcli.engine.stream import evaluate_rows
+
+        return evaluate_rows(kernel, args, options.threads, options.memory, options.spool, options.progress)
+    return evaluate(kernel, args, options.threads)
 
 
 Kinds = tuple[tuple[str, bool], ...]
 
 
 def kernel_for(
-    program: Program, inputs: Kinds, constants: Kinds, create_graph: bool, cache: bool, dialect: str | None = None
+    mode: str, program: Program, inputs: Kinds, constants: Kinds, create_graph: bool, cache: bool, *extra: Any
 ) -> Kernel:
-    """The kernel from memory, then from the disk cache, else differentiated afresh (sympy)."""
-    parts = ("jvp", program.text, inputs, constants, create_graph, dialect)
+    """The kernel from memory, then from the disk cache, else differentiated afresh (sympy).
+
+    ``mode`` names the compiler (``jvpcli.kernels.compiler.COMPILERS``); ``extra`` are its
+    further arguments, part of the key.
+    """
+    parts = (mode, program.text, inputs, constants, create_graph, *extra)
+    if program.dialect is not None:  # --dialect: another reading of the same text, another kernel
+        parts = (*parts, ("dialect", program.dialect))
     if parts in _MEMO:
         return _MEMO[parts]
     store = None
@@ -170,9 +209,9 @@ def kernel_for(
         store, key = KernelCache(default_folder()), cache_key(parts)
         kernel = store.get(key)
     if store is None or kernel is None:
-        from jvpcli.compiler import compile_jvp
+        from jvpcli.kernels.compiler import COMPILERS
 
-        kernel = _deep(compile_jvp, program, inputs, constants, create_graph, dialect)
+        kernel = _deep(COMPILERS[mode], program, inputs, constants, create_graph, *extra)
         if store is not None:
             store.put(key, kernel)
     if len(_MEMO) > 256:
@@ -200,9 +239,9 @@ def _deep(fn: Any, *args: Any) -> Any:
         sys.setrecursionlimit(limit)
 
 
-def as_input(value: ArrayLike, name: str, dtype: Any = None) -> np.ndarray:
-    """A numeric array; integers and booleans become float64, like torch's promotion."""
-    a = np.asarray(value)
+def as_input(value: ArrayLike, name: str, dtype: Any = None) -> Any:
+    """A numeric array (or ``Rows``); integers and booleans become float64, like torch's promotion."""
+    a = value if isinstance(value, Rows) else np.asarray(value)
     if a.dtype.kind not in "biufc":
         raise UsageError(f"'{name}' has dtype {a.dtype}; jvpcli needs numbers")
     if dtype is not None:
@@ -219,7 +258,7 @@ def default_tangents(inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     if len(inputs) == 1:
         ((name, x),) = inputs.items()
         if x.size == 1:
-            return {name: np.ones_like(x)}
+            return {name: np.ones(x.shape, x.dtype)}
     shapes = ", ".join(f"{n} {x.shape}" for n, x in inputs.items())
     raise UsageError(f"v is required unless FUNC has one input with one element (inputs: {shapes}); give -v")
 
@@ -233,11 +272,15 @@ def _tangent(x: np.ndarray, t: np.ndarray, name: str) -> np.ndarray:
 
 
 def check_strict(kernel: Kernel) -> None:
-    if kernel.unused_inputs:
-        raise StrictError(f"strict: no output depends on input '{kernel.unused_inputs[0]}'")
-    if kernel.constant_outputs:
-        name = label("output", kernel.constant_outputs[0], kernel.is_tuple)
-        raise StrictError(f"strict: {name} does not depend on any input")
+    """torch's strict jvp: every input moves some output, every output moves with some input."""
+    n, k = len(kernel.inputs), len(kernel.results) // 2
+    jvps = kernel.depends[k:]
+    for i, name in enumerate(kernel.inputs):
+        if not any(n + i in d for d in jvps):
+            raise StrictError(f"strict: no output depends on input '{name}'")
+    for j, d in enumerate(jvps):
+        if not any(n <= a < 2 * n for a in d):
+            raise StrictError(f"strict: {label('output', j, kernel.is_tuple)} does not depend on any input")
 
 
 def _bind(names: Sequence[str], values: Arrays, what: str) -> dict[str, Any]:

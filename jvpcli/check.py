@@ -7,11 +7,22 @@ from dataclasses import dataclass
 import numpy as np
 
 from jvpcli.api import JvpResult, Options, Point, jvp_at
-from jvpcli.evaluate import label
+from jvpcli.kernels.kernel import label
 from jvpcli.lang.parse import Program
 
 #: (atol, rtol): torch.autograd.gradcheck's defaults for double precision, looser for single
 TOLERANCES = {"double": (1e-5, 1e-3), "single": (1e-2, 1e-2)}
+
+
+@dataclass(frozen=True)
+class Kink:
+    """Where f is not differentiable along v: the one-sided slopes disagree (first such entry)."""
+
+    count: int
+    index: tuple[int, ...]
+    left: complex | float
+    right: complex | float
+    jvp: complex | float
 
 
 @dataclass(frozen=True)
@@ -22,6 +33,13 @@ class CheckRow:
     atol: float
     rtol: float
     passed: bool
+    kink: Kink | None = None
+
+    @property
+    def verdict(self) -> str:
+        if not self.passed:
+            return "FAIL"
+        return "not differentiable" if self.kink else "ok"
 
 
 @dataclass(frozen=True)
@@ -61,31 +79,72 @@ def moved(point: Point, t: float) -> Point:
 def check(
     program: Program, point: Point, options: Options | None = None, result: JvpResult | None = None
 ) -> CheckReport:
-    """The symbolic jvp against (f(x + h v) - f(x - h v)) / 2h, output by output."""
+    """The symbolic jvp against (f(x + h v) - f(x - h v)) / 2h, output by output.
+
+    Where the one-sided slopes (f(x + h v) - f(x)) / h and (f(x) - f(x - h v)) / h disagree
+    beyond the tolerance, and still do at h/2 (a smooth f's gap halves with h), f has a kink
+    along v: there the jvp passes when it lies between the two slopes (torch's conventions,
+    relu'(0) = 0, abs'(0) = 0, ..., all do), and the row says the point is not differentiable.
+    """
     options = (options or Options())._replace(create_graph=False, strict=False)
     result = result or jvp_at(program, point, options)
     h = step(point)
-    plus, minus = (_flat(jvp_at(program, moved(point, s), options).output) for s in (h, -h))
     atol, rtol = TOLERANCES[precision(point)]
+    outputs = _flat(result.output)
+    plus, minus = (_flat(jvp_at(program, moved(point, s), options).output) for s in (h, -h))
+    gaps = [_gap(p, o, m, h) for p, o, m in zip(plus, outputs, minus)]
+    suspects = [g > atol + rtol * np.abs(s) for g, s in gaps]
+    halves: list[tuple[np.ndarray, np.ndarray]] = []
+    if any(np.any(s) for s in suspects):
+        half_plus, half_minus = (_flat(jvp_at(program, moved(point, s), options).output) for s in (h / 2, -h / 2))
+        halves = [_gap(p, o, m, h / 2) for p, o, m in zip(half_plus, outputs, half_minus)]
     rows = []
-    tangents = _flat(result.jvp)
-    for i, (tangent, p, m) in enumerate(zip(tangents, plus, minus)):
-        with np.errstate(all="ignore"):
-            estimate = (p.astype(np.complex128 if np.iscomplexobj(p) else np.float64) - m) / (2 * h)
-            error = np.abs(tangent - estimate)
-            scale = np.maximum(np.abs(estimate), np.finfo(np.float64).tiny)
-        ok = bool(np.all(np.isclose(tangent, estimate, rtol=rtol, atol=atol, equal_nan=True)))
-        rows.append(
-            CheckRow(
-                label("output", i, isinstance(result.jvp, tuple)),
-                float(np.nanmax(error, initial=0)),
-                float(np.nanmax(error / scale, initial=0)),
-                atol,
-                rtol,
-                ok,
-            )
-        )
+    for i, (tangent, p, m, o) in enumerate(zip(_flat(result.jvp), plus, minus, outputs)):
+        kinks = suspects[i] & (halves[i][0] > 0.75 * gaps[i][0]) if halves else np.zeros(np.shape(o), bool)
+        rows.append(_row(label("output", i, isinstance(result.jvp, tuple)), tangent, p, m, o, h, kinks, atol, rtol))
     return CheckReport(tuple(rows), h)
+
+
+def _wide(a: np.ndarray) -> np.ndarray:
+    return a.astype(np.complex128 if np.iscomplexobj(a) else np.float64)
+
+
+def _gap(plus: np.ndarray, at: np.ndarray, minus: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
+    """|right slope - left slope| and the larger slope's size, entry by entry."""
+    with np.errstate(all="ignore"):
+        right, left = (_wide(plus) - at) / h, (_wide(at) - minus) / h
+        return np.nan_to_num(np.abs(right - left)), np.maximum(np.abs(right), np.abs(left))
+
+
+def _row(
+    name: str,
+    tangent: np.ndarray,
+    plus: np.ndarray,
+    minus: np.ndarray,
+    at: np.ndarray,
+    h: float,
+    kinks: np.ndarray,
+    atol: float,
+    rtol: float,
+) -> CheckRow:
+    with np.errstate(all="ignore"):
+        estimate = (_wide(plus) - minus) / (2 * h)
+        error = np.where(kinks, 0, np.abs(tangent - estimate))
+        scale = np.maximum(np.abs(estimate), np.finfo(np.float64).tiny)
+        right, left = (_wide(plus) - at) / h, (_wide(at) - minus) / h
+        # at a kink: the jvp on the segment between the one-sided slopes, within the tolerance
+        between = np.abs(tangent - left) + np.abs(tangent - right) <= np.abs(right - left) + 2 * (
+            atol + rtol * np.maximum(np.abs(left), np.abs(right))
+        )
+    close = np.isclose(tangent, estimate, rtol=rtol, atol=atol, equal_nan=True)
+    ok = bool(np.all(np.where(kinks, between, close)))
+    kink = None
+    if np.any(kinks):
+        first = tuple(int(k) for k in np.argwhere(kinks)[0])
+        kink = Kink(int(np.count_nonzero(kinks)), first, left[first].item(), right[first].item(), tangent[first].item())
+    return CheckRow(
+        name, float(np.nanmax(error, initial=0)), float(np.nanmax(error / scale, initial=0)), atol, rtol, ok, kink
+    )
 
 
 def slope_curve(

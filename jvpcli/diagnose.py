@@ -20,12 +20,10 @@ MAX_STEPS = 200
 _SIGNATURE = re.compile(r",? with gufunc signature \S+")
 
 
-def failing_step(
-    program: Any, inputs: Mapping[str, np.ndarray], constants: Mapping[str, np.ndarray], dialect: str | None
-) -> str | None:
+def failing_step(program: Any, inputs: Mapping[str, np.ndarray], constants: Mapping[str, np.ndarray]) -> str | None:
     """A message naming the first operation of FUNC that numpy cannot compute, or None."""
-    from jvpcli.compiler import symbol
     from jvpcli.kernels import codegen
+    from jvpcli.kernels.compiler import symbol
     from jvpcli.kernels.loader import load
     from jvpcli.lang.build import build
 
@@ -33,7 +31,7 @@ def failing_step(
     symbols = {n: symbol(n, bool(np.iscomplexobj(a))) for n, a in arrays.items()}
     trace: list = []
     try:
-        build(program, symbols, dialect, trace)
+        build(program, symbols, trace=trace)
     except Exception:
         return None
     args = list(symbols.values())
@@ -41,9 +39,9 @@ def failing_step(
     computed: dict[int, np.ndarray] = {}
     for node, expr in trace[:MAX_STEPS]:
         try:
-            fn = load(codegen.source([expr], args, 1))
+            fn = load(codegen.source([expr], args))
             with np.errstate(all="ignore"):
-                computed[id(node)] = np.asarray(fn(*values)[0][0])
+                computed[id(node)] = np.asarray(fn(*values)[0])
         except (ValueError, IndexError, TypeError, np.linalg.LinAlgError) as exc:
             shapes = [np.shape(_operand(c, computed, arrays)) for c in _operands(node, computed, arrays)]
             segment = ast.get_source_segment(program.text, node) or "this operation"

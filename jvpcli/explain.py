@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 import sympy as sp
 
-from jvpcli.compiler import MAX_GRAPH_NODES, Derived, derive_jvp
 from jvpcli.errors import UsageError
 from jvpcli.kernels import codegen
+from jvpcli.kernels.compiler import MAX_GRAPH_NODES, Derived, derive_jvp
 from jvpcli.lang.parse import Program, parse
 from jvpcli.symbolic import dag
 from jvpcli.symbolic.printing import func_text
@@ -32,7 +32,8 @@ def derived(
 
     program = func if isinstance(func, Program) else parse(func)
     names = program.input_names(frozenset(complex_inputs), frozenset(constants))
-    d = derive_jvp(program, [(n, n in complex_inputs) for n in names], [(c, False) for c in constants], dialect)
+    program = program if dialect is None else program._replace(dialect=dialect)
+    d = derive_jvp(program, [(n, n in complex_inputs) for n in names], [(c, False) for c in constants])
     for note in d.notes:
         warnings.warn(note, DialectNote, stacklevel=2)
     return d
@@ -72,7 +73,7 @@ def as_latex(d: Derived) -> str:
 def as_code(d: Derived) -> str:
     args = [*d.inputs, *d.tangents, *d.constants]
     legend = ", ".join(f"a{i} = {s.name}" for i, s in enumerate(args))
-    return f"# {legend}\n" + codegen.source([*d.outputs, *d.jvps], args, len(d.outputs), out=True)
+    return f"# {legend}\n" + codegen.source([*d.outputs, *d.jvps], args, out=True)
 
 
 STYLES = {"text": as_def, "latex": as_latex, "code": as_code}

@@ -224,7 +224,7 @@ def test_python_dash_m_and_version():
 @pytest.mark.parametrize("args", [["--help"], ["jvp", "--help"]])
 def test_help_shows_a_worked_example(run, args):
     result = run(*args)
-    assert result.exit_code == 0 and "jvpcli jvp 'x.exp().sum(dim=1)'" in result.stdout
+    assert result.exit_code == 0 and "Examples" in result.stdout and "  jvpcli jvp '" in result.stdout
 
 
 def test_func_starting_with_a_dash_after_double_dash(run_json):
@@ -269,3 +269,10 @@ def test_a_warning_from_numpy_is_one_line_and_the_call_ends():
         "jvpcli: warning: output has 3 non-finite value(s) (NaN or infinity)",
         "jvpcli: warning: jvp has 3 non-finite value(s) (NaN or infinity)",
     ]
+
+
+def test_only_jvp_table_is_headed_jvp(run):
+    result = run("jvp", "lambda x: (x * 2, x.sum())", "[1, 2]", "-v", "[1, 1]", "--only", "jvp")
+    assert result.exit_code == 0, result.stderr
+    headings = [line for line in result.stdout.splitlines() if "shape" in line]
+    assert headings == ["jvp 0   shape (2,)   float64", "jvp 1   shape ()   float64"]

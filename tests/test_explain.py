@@ -13,6 +13,8 @@ import sympy as sp
 from test_rules import CASES, ELEMENTWISE
 
 import jvpcli
+from jvpcli.api import JvpResult, prepare
+from jvpcli.check import check as run_check
 from jvpcli.explain import derived, show
 from jvpcli.kernels.export import module_source
 from jvpcli.symbolic import rules
@@ -157,3 +159,35 @@ def test_plot_without_matplotlib_says_what_to_install(run, tmp_path, monkeypatch
     result = run("check", "x**2", "[0.5]", "-v", "ones", "--plot", str(tmp_path / "p.png"))
     assert result.exit_code == 2
     assert "pip install 'jvpcli[plot]'" in result.stderr
+
+
+def test_check_at_a_kink_says_the_point_is_not_differentiable(run):
+    result = run("check", "abs(x)", "[0.0, 1.0]", "-v", "ones")
+    assert result.exit_code == 0, result.stderr
+    assert "not differentiable" in result.stdout and "FAIL" not in result.stdout
+    note = "output[0]: not differentiable along v (1 of its entries): the one-sided slopes are -1 and 1"
+    assert note in result.stdout
+
+
+@pytest.mark.parametrize("func", ["relu(x)", "maximum(x, 0.0)", "clip(x, 0, 1)", "abs(x) + x"])
+def test_torch_conventions_at_kinks_lie_between_the_one_sided_slopes(func):
+    program = jvpcli.parse(func)
+    point = prepare({"x": [0.0, 2.0]}, {"x": [1.0, 1.0]}, {})
+    row = run_check(program, point).rows[0]
+    assert row.passed and row.kink is not None and row.kink.index == (0,)
+    assert min(row.kink.left, row.kink.right) <= row.kink.jvp <= max(row.kink.left, row.kink.right)
+
+
+def test_a_jvp_outside_the_one_sided_slopes_fails_at_a_kink():
+    program = jvpcli.parse("abs(x)")
+    point = prepare({"x": [0.0, 2.0]}, {"x": [1.0, 1.0]}, {})
+    wrong = JvpResult(np.abs(point.inputs["x"]), np.array([1.5, 1.0]), ("x",))
+    row = run_check(program, point, result=wrong).rows[0]
+    assert not row.passed and row.verdict == "FAIL"
+
+
+@pytest.mark.parametrize("func", ["sin(1000*x)", "exp(30*x)", "x**8"])
+def test_steep_smooth_functions_are_not_kinks(func):
+    point = prepare({"x": [0.3, 1.1]}, {"x": [1.0, -1.0]}, {})
+    row = run_check(jvpcli.parse(func), point).rows[0]
+    assert row.kink is None and row.verdict == "ok"

@@ -13,7 +13,8 @@ from conftest import jvpcli_command
 
 import jvpcli
 from jvpcli.api import kernel_for
-from jvpcli.kernels import blocked, memory, runtime
+from jvpcli.engine import blocked, memory
+from jvpcli.kernels import runtime
 from jvpcli.kernels.cache import KernelCache, cache_key
 from jvpcli.kernels.codegen import KernelPrinter, into
 from jvpcli.kernels.loader import load
@@ -27,17 +28,28 @@ def _files(folder):
     return sorted(p for p in folder.glob("*.json"))
 
 
-#: what a cached call must not load: sympy above all; rich; OpenSSL (through hashlib or
-#: hmac), dataclasses and the other commands' module cost start-up too
-NOT_ON_A_CACHED_CALL = ["sympy", "rich", "_hashlib", "dataclasses", "jvpcli.cli.study", "jvpcli.compiler"]
+#: what a cached call must not load: sympy above all; rich; click (the fast path parses a plain
+#: jvp line), and the click commands; platformdirs and what it pulls in (tempfile, shutil,
+#: random), pathlib (the cache uses os.path), OpenSSL (through hashlib or hmac), dataclasses,
+#: zipfile, and the other commands' modules: each costs start-up
+NOT_ON_A_CACHED_CALL = [
+    *("sympy", "rich", "click", "jvpcli.cli.commands", "jvpcli.cli.arguments", "jvpcli.cli.study"),
+    "jvpcli.kernels.compiler",
+    *("platformdirs", "tempfile", "shutil", "random", "pathlib", "_hashlib", "dataclasses", "zipfile"),
+]
 
 
-def test_a_cache_hit_never_imports_sympy(private_cache):
+@pytest.mark.parametrize("folder", ["JVPCLI_CACHE_DIR", "XDG_CACHE_HOME"])
+def test_a_cache_hit_loads_no_heavy_module(folder, private_cache, monkeypatch):
+    if folder == "XDG_CACHE_HOME":  # the user cache folder, found without platformdirs
+        monkeypatch.delenv("JVPCLI_CACHE_DIR")
+        monkeypatch.setenv("XDG_CACHE_HOME", str(private_cache))
+        private_cache = private_cache / "jvpcli"
     first = subprocess.run([*jvpcli_command(), *CALL], capture_output=True, timeout=120)
     assert first.returncode == 0 and len(_files(private_cache)) == 1
     probe = (
-        "import sys\nfrom jvpcli.cli.commands import cli\n"
-        f"try:\n    cli.main({CALL!r}, standalone_mode=False)\nfinally:\n"
+        f"import sys\nsys.argv = ['jvpcli', *{CALL!r}]\nfrom jvpcli.cli.main import main\n"
+        f"try:\n    main()\nfinally:\n"
         f"    print([m for m in {NOT_ON_A_CACHED_CALL!r} if m in sys.modules], file=sys.stderr)\n"
     )
     second = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=120)
@@ -70,9 +82,9 @@ def test_cache_folder_is_private(private_cache):
 )
 def test_a_corrupt_or_foreign_file_is_rebuilt_not_run(private_cache, spoil):
     program = parse("sin(x).sum(axis=1)")
-    parts = ("jvp", program.text, (("x", False),), (), False, None)
+    parts = ("jvp", program.text, (("x", False),), (), False)
     store = KernelCache(private_cache)
-    good = kernel_for(program, (("x", False),), (), False, cache=True)
+    good = kernel_for("jvp", program, (("x", False),), (), False, cache=True)
     (path,) = _files(private_cache)
     spoil(path)
     assert store.get(cache_key(parts)) is None
@@ -102,7 +114,7 @@ def test_concurrent_writers_leave_one_valid_file(private_cache):
     assert KernelCache(private_cache).get(path.stem) is not None
     assert (
         KernelCache(private_cache).get(path.stem).source
-        == kernel_for(program, (("x", False),), (), False, cache=False).source
+        == kernel_for("jvp", program, (("x", False),), (), False, cache=False).source
     )
 
 
@@ -132,7 +144,7 @@ ROW_WISE = [
 def _kernel(func, x, y):
     program = parse(func)
     kinds = tuple((n, False) for n in ("x", "y"))
-    kernel = kernel_for(program, kinds, (), False, cache=False)
+    kernel = kernel_for("jvp", program, kinds, (), False, cache=False)
     return kernel, load(kernel.source), [x, y, np.ones_like(x) * 0.5, np.full_like(y, -0.25)]
 
 
@@ -146,10 +158,10 @@ def test_blocks_equal_one_whole_call(monkeypatch, func, threads, dtype):
     x, y = (rng.uniform(0.1, 0.9, (203, 7)).astype(dtype) for _ in range(2))
     kernel, fn, args = _kernel(func, x, y)
     assert kernel.row_wise
-    whole = [np.asarray(r) for r in (*fn(*args)[0], *fn(*args)[1])]
-    outs, jvps, finite, _ = blocked.run(fn, args, True, threads)
+    whole = [np.asarray(r) for r in fn(*args)]
+    values, finite, _ = blocked.run(fn, args, True, threads)
     assert finite == [bool(np.isfinite(r).all()) for r in whole]
-    for a, b in zip(whole, (*outs, *jvps)):
+    for a, b in zip(whole, values):
         assert a.dtype == b.dtype
         if func in ELEMENTWISE:
             np.testing.assert_array_equal(a, b)
@@ -188,9 +200,9 @@ def test_a_kernel_told_where_to_write_gives_the_same_bits(func):
     rng = np.random.default_rng(2)
     x, y = rng.uniform(0.1, 0.9, (9, 7)), rng.uniform(0.1, 0.9, (9, 7))
     _, fn, args = _kernel(func, x, y)
-    whole = [np.asarray(r) for r in (*fn(*args)[0], *fn(*args)[1])]
+    whole = [np.asarray(r) for r in fn(*args)]
     slots = [np.empty_like(r) for r in whole]
-    written = [np.asarray(r) for r in (*fn(*args, out=slots)[0], *fn(*args, out=slots)[1])]
+    written = [np.asarray(r) for r in fn(*args, out=slots)]
     for a, b, slot in zip(whole, written, slots):
         np.testing.assert_array_equal(a, b)
         if b is slot:
@@ -289,7 +301,7 @@ def test_sum_of_is_accurate_at_every_length(dtype, shape, axis, product):
 
 
 def test_a_sum_of_a_product_is_printed_as_its_two_sides():
-    kernel = kernel_for(parse("exp(x).sum(axis=1)"), (("x", False),), (), False, cache=False)
+    kernel = kernel_for("jvp", parse("exp(x).sum(axis=1)"), (("x", False),), (), False, cache=False)
     assert "_rt.sum_of(s0, axis=1" in kernel.source and "_rt.sum_of(s0, a1, axis=1" in kernel.source
 
 
@@ -314,15 +326,15 @@ def test_which_sums_become_dots(argument, printed):
 )
 def test_kernels_that_mix_rows_are_not_split(func):
     program = parse(func)
-    assert not kernel_for(program, (("x", False),), (), False, cache=False).row_wise
+    assert not kernel_for("jvp", program, (("x", False),), (), False, cache=False).row_wise
 
 
 def test_a_result_that_does_not_follow_the_rows_is_kept_whole(monkeypatch):
     monkeypatch.setattr(blocked, "BLOCK_BYTES", 8 * 2 * 4)
     monkeypatch.setattr(blocked, "MIN_ELEMENTS", 1)
     x, c = np.ones((40, 2)), np.arange(4.0)  # c is as long as one block of x's rows
-    fn = load("def kernel(a0, a1, out=None):\n    return (a0 * 2, a1 * 3, ), (a0, a1, )\n")
-    outs, _, _, fresh = blocked.run(fn, [x, c], True, 2)
+    fn = load("def kernel(a0, a1, out=None):\n    return (a0 * 2, a1 * 3, a0, a1, )\n")
+    outs, _, fresh = blocked.run(fn, [x, c], True, 2)
     np.testing.assert_array_equal(outs[1], c * 3)
     np.testing.assert_array_equal(outs[0], x * 2)
     assert fresh == [True, False, True, False]  # allocated by the run: the rows' results
@@ -351,15 +363,15 @@ def test_a_repeated_call_skips_the_probes_and_gives_the_same_results(monkeypatch
     def kernel(a0, a1, out=None):
         calls.append(len(a0))
         sines = np.sin(a0) if out is None or out[0] is None else np.sin(a0, out=out[0])
-        return (sines, a1 * 3), (np.cos(a0), a1)
+        return (sines, a1 * 3, np.cos(a0), a1)
 
     for dtype, probes in ((np.float64, True), (np.float64, False), (np.float32, True)):
         x, c = np.linspace(0.1, 1.0, 80, dtype=dtype).reshape(40, 2), np.arange(4.0, dtype=dtype)
         calls.clear()
-        outs, jvps, finite, fresh = blocked.run(kernel, [x, c], True, 2)
+        outs, finite, fresh = blocked.run(kernel, [x, c], True, 2)
         np.testing.assert_array_equal(outs[0], np.sin(x))
         np.testing.assert_array_equal(outs[1], c * 3)
-        np.testing.assert_array_equal(jvps[0], np.cos(x))
+        np.testing.assert_array_equal(outs[2], np.cos(x))
         assert outs[0].dtype == dtype and finite == [True] * 4 and fresh == [True, False, True, False]
         assert (1 in calls and 2 in calls) is probes  # blocks here are 4 rows
     assert len(blocked._LAYOUTS) == 2  # one per dtype
@@ -408,7 +420,7 @@ def test_a_forked_child_gets_threads_of_its_own(monkeypatch):
     parent = jvpcli.jvp("sin(x) * exp(x)", x, np.ones_like(x), threads=2)  # starts the parent's pool
     script = (
         "import io, os, sys, numpy as np, jvpcli\n"
-        "from jvpcli.kernels import blocked\n"
+        "from jvpcli.engine import blocked\n"
         "blocked.BLOCK_BYTES, blocked.MIN_ELEMENTS, blocked.LIGHT_ELEMENTS = 96, 1, 1\n"
         "x = np.linspace(0.1, 1.0, 200).reshape(50, 4)\n"
         "jvpcli.jvp('sin(x) * exp(x)', x, np.ones_like(x), threads=2)\n"

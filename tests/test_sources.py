@@ -29,7 +29,7 @@ def test_files_round_trip(files, name):
 
 
 def test_large_npy_is_memory_mapped(tmp_path, monkeypatch):
-    monkeypatch.setattr("jvpcli.arrays.sources.MMAP_BYTES", 16)
+    monkeypatch.setattr("jvpcli.arrays.rows.NpyRows.MAP_FROM", 16)
     np.save(tmp_path / "big.npy", np.ones(10))
     assert isinstance(SourceReader().read(str(tmp_path / "big.npy")), np.memmap)
 
@@ -78,10 +78,13 @@ def test_literals_and_generators(text, expected):
 
 def test_random_generators_follow_the_seed_and_draw_in_turn():
     a = SourceReader(seed=5)
-    first, second = a.read("rand(3)"), a.read("randn(3)")
-    rng = np.random.default_rng(5)
-    np.testing.assert_array_equal(first, rng.random(3))
-    np.testing.assert_array_equal(second, rng.standard_normal(3))
+    first, normal, second = a.read("rand(3)"), a.read("randn(3)"), a.read("rand(2, 2)")
+    # rand: the seed's uniform stream, shared in turn; randn: its own pages of that seed
+    np.testing.assert_array_equal(np.concatenate([first, second.ravel()]), np.random.default_rng(5).random(7))
+    page = np.random.PCG64(5)
+    page.advance(1 << 64)
+    np.testing.assert_array_equal(normal, np.random.Generator(page).standard_normal(3))
+    assert not np.array_equal(SourceReader(seed=6).read("randn(3)"), normal)
 
 
 def test_shapeless_generators_take_the_shape_and_dtype_of_their_input():

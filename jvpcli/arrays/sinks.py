@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -47,20 +48,41 @@ def to_json(groups: Groups, is_tuple: bool, graph: Texts | None) -> bytes:
     return (json.dumps(doc, allow_nan=False) + "\n").encode()
 
 
+def _named(groups: Groups, is_tuple: bool) -> dict[str, np.ndarray]:
+    return {(f"{key}_{i}" if is_tuple else key): a for key, arrays in groups.items() for i, a in enumerate(arrays)}
+
+
+def write_npz(fp: BinaryIO, groups: Groups, is_tuple: bool) -> None:
+    """An ``.npz`` archive as ``numpy.savez`` writes it, each member streamed into the zip
+    (a file-backed array from its file, in blocks); ``fp`` need not be seekable."""
+    import zipfile
+
+    from jvpcli.arrays.npystream import copy_npy
+
+    with zipfile.ZipFile(fp, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, a in _named(groups, is_tuple).items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                copy_npy(member, a)
+
+
+def write_npy(fp: BinaryIO, groups: Groups) -> None:
+    """The arrays as consecutive ``.npy`` records, as ``numpy.save`` writes each."""
+    from jvpcli.arrays.npystream import copy_npy
+
+    for arrays in groups.values():
+        for a in arrays:
+            copy_npy(fp, a)
+
+
 def to_npz(groups: Groups, is_tuple: bool) -> bytes:
-    named: dict[str, Any] = {
-        (f"{key}_{i}" if is_tuple else key): a for key, arrays in groups.items() for i, a in enumerate(arrays)
-    }
     buf = io.BytesIO()
-    np.savez(buf, **named)
+    write_npz(buf, groups, is_tuple)
     return buf.getvalue()
 
 
 def to_npy(groups: Groups) -> bytes:
     buf = io.BytesIO()
-    for arrays in groups.values():
-        for a in arrays:
-            np.save(buf, a, allow_pickle=False)
+    write_npy(buf, groups)
     return buf.getvalue()
 
 
@@ -74,6 +96,14 @@ def encode(fmt: str, groups: Groups, is_tuple: bool, graph: Texts | None = None)
 
 def write_atomic(path: str, data: bytes, mode: int | None = None) -> None:
     """The file appears whole or not at all: a temporary beside it, then a rename."""
+    with open_atomic(path, mode) as fp:
+        fp.write(data)
+
+
+@contextlib.contextmanager
+def open_atomic(path: str, mode: int | None = None) -> Iterator[BinaryIO]:
+    """A file to write that appears at ``path`` whole, when the block ends without error,
+    or not at all (a temporary beside it, then a rename)."""
     import tempfile  # here, not at start-up: most calls write to stdout
 
     folder = os.path.dirname(os.path.abspath(path))
@@ -86,7 +116,7 @@ def write_atomic(path: str, data: bytes, mode: int | None = None) -> None:
     try:
         os.fchmod(fd, 0o666 & ~umask if mode is None else mode)
         with os.fdopen(fd, "wb") as fp:
-            fp.write(data)
+            yield fp
             fp.flush()
             os.fsync(fp.fileno())
         os.replace(tmp, path)

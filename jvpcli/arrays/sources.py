@@ -16,9 +16,9 @@ from typing import BinaryIO
 
 import numpy as np
 
+from jvpcli.arrays.rows import ArrayRows, Generated, NpyRows, Rows
 from jvpcli.errors import SourceError, UsageError
 
-MMAP_BYTES = 64 * 2**20
 LIKE_GENERATORS = frozenset({"ones", "zeros", "rand", "randn"})
 _TEXT_DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}
 
@@ -28,27 +28,34 @@ class SourceReader:
 
     def __init__(self, stdin: BinaryIO | None = None, seed: int = 0) -> None:
         self.stdin, self.seed = stdin, seed
-        self._rng: np.random.Generator | None = None
         self._buffer: io.BytesIO | None = None
         self._stdin_count = 0
+        #: where the next ``rand`` starts in the seed's stream, and the next ``randn`` page
+        self._drawn = self._pages = 0
 
-    def read(self, text: str, like: np.ndarray | None = None) -> np.ndarray:
+    def read(self, text: str, like: Rows | np.ndarray | None = None) -> np.ndarray:
+        """The array SOURCE ``text`` names, whole."""
+        return self.open(text, like).whole()
+
+    def open(self, text: str, like: Rows | np.ndarray | None = None) -> Rows:
+        """SOURCE ``text`` as rows: a ``.npy`` file or a generator is read or made only when
+        its rows are asked for; ``like`` gives a shapeless generator its shape and dtype."""
         if text == "-":
-            return self._next_stdin()
+            return ArrayRows(self._next_stdin())
         if text in LIKE_GENERATORS:
             if like is None:
                 raise UsageError(f"'{text}' without a shape is only for -v (a tangent like its input)")
-            return self._generate(text, like.shape).astype(like.dtype, copy=False)
+            return self._generate(text, like.shape).astype(like.dtype)
         path, _, key = text.partition(".npz:")
         if key:
-            return _read_npz(path + ".npz", key)
+            return ArrayRows(_read_npz(path + ".npz", key))
         suffix = os.path.splitext(text)[1].lower()
         if suffix == ".npy":
-            return _read_npy_file(text)
+            return open_npy(text)
         if suffix == ".npz":
-            return _read_npz(text, None)
+            return ArrayRows(_read_npz(text, None))
         if suffix in _TEXT_DELIMITERS:
-            return _read_text(text, _TEXT_DELIMITERS[suffix])
+            return ArrayRows(_read_text(text, _TEXT_DELIMITERS[suffix]))
         return self._literal(text)
 
     # ---- standard input ----------------------------------------------------------
@@ -65,12 +72,12 @@ class SourceReader:
         return _read_npy(self._buffer, remaining, f"standard input (array {self._stdin_count})")
 
     # ---- literals and generators ---------------------------------------------------
-    def _literal(self, text: str) -> np.ndarray:
+    def _literal(self, text: str) -> Rows:
         try:
             tree = ast.parse(text.strip(), mode="eval").body
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             tree = None
-        if isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and tree.func.id in _GENERATORS:
+        if isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and tree.func.id in _NAMES:
             args = [_number(a, text) for a in tree.args]
             if tree.keywords:
                 raise SourceError(f"'{text}': generators take positional arguments only")
@@ -81,23 +88,31 @@ class SourceReader:
                 "like 1.5 or [1, 2] or a generator like ones(3)"
             )
         try:
-            return np.array(_number(tree, text))
+            return ArrayRows(np.array(_number(tree, text)))
         except ValueError as exc:  # ragged nesting: [[1, 2], [3]]
             raise SourceError(f"cannot read literal '{text}': {exc}") from None
 
-    def _generate(self, name: str, *args: object) -> np.ndarray:
+    def _generate(self, name: str, *args: object) -> Rows:
         if len(args) == 1 and isinstance(args[0], (tuple, list)):
             args = tuple(args[0])
         try:
-            return _GENERATORS[name](self, *args)
+            if name in LIKE_GENERATORS:
+                return self._made(name, _shape(*args))
+            return ArrayRows(_GENERATORS[name](*args))
         except (TypeError, ValueError, MemoryError) as exc:
             raise SourceError(f"cannot make {name}{tuple(args)!r}: {exc}") from None
 
-    @property
-    def rng(self) -> np.random.Generator:
-        if self._rng is None:
-            self._rng = np.random.default_rng(self.seed)
-        return self._rng
+    def _made(self, name: str, shape: tuple[int, ...]) -> Generated:
+        """``ones``/``zeros``/``rand``/``randn``: made when read, ``rand`` and ``randn`` each
+        taking the next numbers of their stream (see ``arrays.rows``)."""
+        if name in ("rand", "randn"):
+            np.random.PCG64(self.seed)  # a seed numpy refuses fails here, before anything is read
+        made = Generated(name, shape, self.seed, self._drawn if name == "rand" else self._pages)
+        if name == "rand":
+            self._drawn += made.size
+        elif name == "randn":
+            self._pages += made.pages
+        return made
 
 
 def _shape(*dims: object) -> tuple[int, ...]:
@@ -106,15 +121,13 @@ def _shape(*dims: object) -> tuple[int, ...]:
     return tuple(dims)  # type: ignore[arg-type]
 
 
+#: generators other than ``LIKE_GENERATORS``, which ``arrays.rows.Generated`` makes
 _GENERATORS: dict[str, Callable[..., np.ndarray]] = {
-    "ones": lambda r, *s: np.ones(_shape(*s)),
-    "zeros": lambda r, *s: np.zeros(_shape(*s)),
-    "rand": lambda r, *s: r.rng.random(_shape(*s)),
-    "randn": lambda r, *s: r.rng.standard_normal(_shape(*s)),
-    "arange": lambda r, *a: np.arange(*a, dtype=np.float64),
-    "linspace": lambda r, start, stop, num=50: np.linspace(start, stop, int(num)),
-    "eye": lambda r, n, m=None: np.eye(int(n), None if m is None else int(m)),
+    "arange": lambda *a: np.arange(*a, dtype=np.float64),
+    "linspace": lambda start, stop, num=50: np.linspace(start, stop, int(num)),
+    "eye": lambda n, m=None: np.eye(int(n), None if m is None else int(m)),
 }
+_NAMES = frozenset({*_GENERATORS, *LIKE_GENERATORS})
 
 
 def _is_literal(node: ast.AST) -> bool:
@@ -152,10 +165,22 @@ def _number(node: ast.AST, text: str) -> object:
 def _read_npy(fp: BinaryIO, available: int, where: str) -> np.ndarray:
     """One .npy record from ``fp``, refused if its header promises more than ``available`` bytes."""
     start = fp.tell()
+    _npy_header(fp, available, where)
+    fp.seek(start)
+    try:
+        return np.load(fp, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise SourceError(f"cannot read {where}: {exc}") from None
+
+
+def _npy_header(fp: BinaryIO, available: int, where: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """The shape, order and dtype of the .npy record at ``fp``, checked against the
+    ``available`` bytes; ``fp`` is left at the record's data."""
+    start = fp.tell()
     try:
         version = np.lib.format.read_magic(fp)
         header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        shape, _, dtype = header(fp)
+        shape, fortran, dtype = header(fp)
     except (ValueError, OSError, EOFError) as exc:
         raise SourceError(f"{where} is not a valid .npy array: {exc}") from None
     if dtype.hasobject:
@@ -166,11 +191,7 @@ def _read_npy(fp: BinaryIO, available: int, where: str) -> np.ndarray:
         raise SourceError(
             f"{where} is truncated: its header says shape {shape} {dtype} ({need} bytes), but only {have} bytes follow"
         )
-    fp.seek(start)
-    try:
-        return np.load(fp, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise SourceError(f"cannot read {where}: {exc}") from None
+    return shape, fortran, dtype
 
 
 def _open(path: str) -> BinaryIO:
@@ -180,13 +201,11 @@ def _open(path: str) -> BinaryIO:
         raise SourceError(f"cannot read '{path}': {exc.strerror}") from None
 
 
-def _read_npy_file(path: str) -> np.ndarray:
+def open_npy(path: str) -> NpyRows:
+    """A ``.npy`` file as rows: only its header is read here, and checked."""
     with _open(path) as fp:
-        size = os.fstat(fp.fileno()).st_size
-        array = _read_npy(fp, size, f"'{path}'")
-    if array.nbytes >= MMAP_BYTES:  # the header was checked: map instead of holding a copy
-        return np.load(path, mmap_mode="r", allow_pickle=False)
-    return array
+        shape, fortran, dtype = _npy_header(fp, os.fstat(fp.fileno()).st_size, f"'{path}'")
+        return NpyRows(path, fp.tell(), shape, dtype, fortran)
 
 
 def _read_npz(path: str, key: str | None) -> np.ndarray:

@@ -1,87 +1,84 @@
-"""Arguments several commands share, declared once."""
+"""Arguments several commands share, declared once (as data in ``spec``) and built into click here."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
 
-DTYPES = ("float32", "float64", "complex64", "complex128")
-DIALECT = click.option(
-    "--dialect",
-    type=click.Choice(["numpy", "torch"]),
-    default=None,
-    help="Read spellings numpy and torch disagree on (x.transpose(0, 1), x.var()) as this library does "
-    "(default: as the text's hints say).",
-)
+from jvpcli.cli import spec
+
+Decorator = Callable[[Callable[..., None]], Callable[..., None]]
+
+
+def options(opts: Sequence[spec.Opt]) -> Decorator:
+    """click options from their declarations in ``spec``, in order."""
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        for opt in reversed(opts):
+            command = click.option(*opt.decls, opt.dest, **_settings(opt))(command)
+        return command
+
+    return decorate
+
+
+def _settings(opt: spec.Opt) -> dict[str, Any]:
+    if opt.kind == "flag":
+        return {"is_flag": True, "help": opt.help}
+    settings: dict[str, Any] = {"help": opt.help, "metavar": opt.metavar, "type": _type(opt)}
+    if opt.kind == "many":
+        settings["multiple"] = True
+    else:
+        settings["default"] = opt.default
+    if opt.show_default is not None:
+        settings["show_default"] = opt.show_default
+    return settings
+
+
+def _type(opt: spec.Opt) -> Any:
+    if opt.type == "choice":
+        return click.Choice(opt.choices)
+    types = {"text": None, "int": int, "count": click.IntRange(min=1), "file": click.Path(dir_okay=False)}
+    return Size() if opt.type == "size" else types[opt.type]
 
 
 def point_arguments(command: Callable[..., None]) -> Callable[..., None]:
     """FUNC, SOURCEs and the options that bind and read them, bundled as one ``Request``."""
 
     @functools.wraps(command)
-    def bundled(
-        func: str,
-        sources: tuple[str, ...],
-        named: tuple[str, ...],
-        tangents: tuple[str, ...],
-        constants: tuple[str, ...],
-        dtype: str | None,
-        seed: int,
-        threads: int | None,
-        no_cache: bool,
-        dialect: str | None,
-        **rest: Any,
-    ) -> None:
-        from jvpcli.cli.run import Request
+    def bundled(**params: Any) -> None:
+        from jvpcli.cli.run import bundle
 
-        request = Request(func, sources, named, tangents, constants, dtype, seed, threads, not no_cache, dialect)
+        request, rest = bundle(params)
         command(request, **rest)
 
-    decorators = [
-        click.argument("func"),
-        click.argument("sources", nargs=-1),
-        click.option("-i", "--input", "named", multiple=True, metavar="NAME=SOURCE", help="Bind an input by name."),
-        click.option(
-            "-v",
-            "tangents",
-            multiple=True,
-            metavar="[NAME=]SOURCE",
-            help="A tangent, by name or in input order; repeat for each input.",
-        ),
-        click.option(
-            "-c",
-            "--constant",
-            "constants",
-            multiple=True,
-            metavar="NAME=SOURCE",
-            help="A constant: used by FUNC, never differentiated.",
-        ),
-        click.option(
-            "--dtype", type=click.Choice(DTYPES), default=None, help="Cast every input, tangent and constant."
-        ),
-        click.option("--seed", type=int, default=0, show_default=True, help="Seed of rand/randn SOURCEs."),
-        click.option(
-            "--threads", type=click.IntRange(min=1), default=None, help="Threads for large arrays (default: all cores)."
-        ),
-        click.option("--no-cache", is_flag=True, help="Differentiate afresh; neither read nor write the kernel cache."),
-        DIALECT,
-    ]
-    for decorate in reversed(decorators):
-        bundled = decorate(bundled)
-    return bundled
+    return click.argument("func")(click.argument("sources", nargs=-1)(options(spec.POINT)(bundled)))
+
+
+class Size(click.ParamType):
+    """A number of bytes written as 1GiB, 512MiB, 2G or 4096 (read by ``spec.size``)."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        size = spec.size(str(value))
+        if size is None:
+            self.fail(f"'{value}' is not a size like 1GiB, 512MiB or 4096", param, ctx)
+        return size
 
 
 def formula_arguments(command: Callable[..., None]) -> Callable[..., None]:
     """FUNC alone, for the commands that need no arrays (show, codegen)."""
-    decorators = [
+    decorators: list[Any] = [
         click.argument("func"),
         click.option("--mode", type=click.Choice(["jvp"]), default="jvp", show_default=True, help="Which derivative."),
         click.option("--complex", "complex_inputs", multiple=True, metavar="NAME", help="Treat this input as complex."),
         click.option("-c", "--constant", "constants", multiple=True, metavar="NAME", help="A name that is a constant."),
-        DIALECT,
+        options([spec.DIALECT]),
     ]
     for decorate in reversed(decorators):
         command = decorate(command)

@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from jvpcli.arrays.rows import Rows
 from jvpcli.arrays.sources import SourceReader
 from jvpcli.errors import UsageError
 from jvpcli.lang.parse import Program
@@ -16,9 +17,11 @@ _NAMED = re.compile(r"^([A-Za-z_]\w*)=(.*)$", re.S)
 
 
 class Bound(NamedTuple):
-    inputs: dict[str, np.ndarray]
-    tangents: dict[str, np.ndarray] | None
-    constants: dict[str, np.ndarray]
+    """SOURCEs as rows, read when their rows are needed."""
+
+    inputs: dict[str, Rows]
+    tangents: dict[str, Rows] | None
+    constants: dict[str, Rows]
 
 
 def split_named(item: str) -> tuple[str | None, str]:
@@ -85,11 +88,11 @@ def load(
     reader: SourceReader,
 ) -> Bound:
     inputs, tsrc, consts = bind_sources(program, positional, named, tangents, constants)
-    xs = {n: reader.read(s) for n, s in inputs.items()}
-    ts = {n: reader.read(s, like=_like(xs[n])) for n, s in tsrc.items()} if tsrc is not None else None
-    cs = {n: reader.read(s) for n, s in consts.items()}
+    xs = {n: reader.open(s) for n, s in inputs.items()}
+    ts = {n: reader.open(s, like=_like(xs[n])) for n, s in tsrc.items()} if tsrc is not None else None
+    cs = {n: reader.open(s) for n, s in consts.items()}
     return Bound(xs, ts, cs)
 
 
-def _like(x: np.ndarray) -> np.ndarray:
+def _like(x: Rows) -> Rows:
     return x.astype(np.float64) if x.dtype.kind in "biu" else x

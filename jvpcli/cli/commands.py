@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
-import os
-import sys
-import warnings
 from typing import Any
 
 import click
 
 from jvpcli import __version__
-from jvpcli.cli.arguments import point_arguments
-from jvpcli.errors import DialectNote, JvpcliError, NonFiniteWarning, UsageError
+from jvpcli.cli import spec
+from jvpcli.cli.arguments import options, point_arguments
+from jvpcli.cli.main import guarded
 
 JVP_EXAMPLES = """\b
-Examples:
+Examples (from the project folder; the arrays are in samples/):
   jvpcli jvp 'x.exp().sum(dim=1)' x=samples/x44.npy -v ones
-  jvpcli jvp 'lambda x, y: 2*x + 3*y' '[0.1, 0.2]' '[0.3, 0.4]' -v ones -v ones
-  jvpcli jvp @samples/mlp.py x=samples/x.npy W=samples/W.npy b=samples/b.npy -v rand -v rand -v rand
-  python make.py | jvpcli jvp 'tanh(x) @ A' - -c A=A.npy -v - --format npy --only jvp
+  jvpcli jvp 'lambda x, y: 2*x + 3*y' '[0.1, 0.2]' '[0.3, 0.4]' \\
+      -v ones -v ones
+  jvpcli jvp 'x**2' 3.0         # a single one-element input: v defaults to 1
+  jvpcli jvp @samples/mlp.py samples/x.npy samples/W.npy samples/b.npy \\
+      -v rand -v rand -v rand
+  python samples/make_data.py | jvpcli jvp 'tanh(x) @ A' - -v - \\
+      -c A=samples/A.npy --format npy --only jvp | python samples/next.py
+"""
+MAIN_EXAMPLES = """\b
+Examples (from the project folder; the arrays are in samples/):
+  jvpcli jvp '2*x + 3*y' x='[0.1, 0.2]' y='[0.3, 0.4]' -v ones -v ones
+  jvpcli show @samples/mlp.py
+  jvpcli check 'abs(x)' '[0.0, 1.0]' -v ones
+  jvpcli codegen @samples/mlp.py -o mlp_jvp.py
+  jvpcli jvp --help                     # each command's options and examples
 """
 
 
@@ -38,26 +48,10 @@ class Group(click.Group):
         return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context) -> Any:
-        caught: list[warnings.WarningMessage] = []
-        try:
-            try:
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always", NonFiniteWarning)
-                    warnings.simplefilter("always", DialectNote)
-                    return super().invoke(ctx)
-            finally:  # outside the recording: a warning shown inside it is recorded again, forever
-                shown = dict.fromkeys((w.category, str(w.message)) for w in caught)  # check runs FUNC thrice
-                for category, message in shown:
-                    kind = "note" if issubclass(category, DialectNote) else "warning"
-                    click.echo(f"jvpcli: {kind}: {message}", err=True)
-        except JvpcliError as exc:  # a domain error: one message on stderr, the documented exit status
-            if ctx.params.get("traceback"):
-                raise
-            click.echo(f"jvpcli: error: {exc.render()}", err=True)
-            ctx.exit(exc.exit_code)
+        return guarded(lambda: super(Group, self).invoke(ctx), ctx.params.get("traceback", False), ctx.exit)
 
 
-@click.group(cls=Group, epilog=JVP_EXAMPLES)
+@click.group(cls=Group, epilog=MAIN_EXAMPLES)
 @click.version_option(__version__, prog_name="jvpcli")
 @click.option("--traceback", is_flag=True, help="Show Python's traceback for errors (for bug reports).")
 def cli(traceback: bool) -> None:
@@ -67,60 +61,22 @@ def cli(traceback: bool) -> None:
     """
 
 
-@cli.command(epilog=JVP_EXAMPLES)
+@cli.command(epilog=JVP_EXAMPLES, short_help="Output and Jacobian-vector product of FUNC along v.")
 @point_arguments
-@click.option("--strict", is_flag=True, help="Fail if an input or output takes no part in the derivative.")
-@click.option("--create-graph", is_flag=True, help="Also report the symbolic output and jvp, in FUNC's language.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "npy", "npz"]),
-    default=None,
-    help="Output format (default: table, or from -o's extension).",
-)
-@click.option("--only", type=click.Choice(["output", "jvp"]), default=None, help="Report only these arrays.")
-@click.option(
-    "-o",
-    "out_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Write to a file (.json, .npy, .npz) instead of stdout, atomically.",
-)
-@click.option(
-    "--check",
-    "check_too",
-    is_flag=True,
-    help="Also compare the jvp with a finite difference; the verdict goes to stderr.",
-)
-def jvp(
-    request: Any,
-    strict: bool,
-    create_graph: bool,
-    fmt: str | None,
-    only: str | None,
-    out_path: str | None,
-    check_too: bool,
-) -> None:
+@options(spec.JVP)
+def jvp(request: Any, **flags: Any) -> None:
     """Output and Jacobian-vector product of FUNC at the inputs, along v.
 
     FUNC is an expression ('2*x + 3*y'), a lambda, or a def; '@PATH' reads it from a
     file. A SOURCE is a .npy/.npz/.csv/.tsv/.txt file, '-' (a .npy array on stdin), a
     literal ('[1, 2]') or a generator ('ones(3)', 'rand(4,4)'); NAME=SOURCE binds by name.
     """
-    from jvpcli.api import jvp_at
-    from jvpcli.cli.output import emit
+    from jvpcli.cli.run import jvp as run
 
-    fmt = _format(fmt, out_path)
-    program, point = request.load()
-    result = jvp_at(program, point, request.options(create_graph=create_graph, strict=strict))
-    emit(result, fmt, only, out_path)
-    if check_too:
-        from jvpcli.cli.study import verdict
-
-        verdict(program, point, request, result, sys.stderr)
+    run(request, **flags)
 
 
-@cli.command()
+@cli.command(short_help="Show or clear the kernel cache.")
 @click.argument("action", type=click.Choice(["info", "clear"]))
 def cache(action: str) -> None:
     """Show or clear the kernel cache (JVPCLI_CACHE_DIR, else the user cache folder)."""
@@ -134,21 +90,6 @@ def cache(action: str) -> None:
         click.echo(f"{store.folder}: {count} kernel(s), {size} bytes")
 
 
-def _format(fmt: str | None, out_path: str | None) -> str:
-    from jvpcli.arrays.sinks import EXTENSIONS
-
-    if out_path is None:
-        chosen = fmt or "table"
-        if chosen in ("npy", "npz") and sys.stdout.isatty():
-            raise UsageError(f"refusing to write binary {chosen} data to a terminal: redirect stdout or use -o PATH")
-        return chosen
-    ext = os.path.splitext(out_path)[1].lower()
-    if ext not in EXTENSIONS:
-        raise UsageError(f"-o {out_path}: the extension must be one of {', '.join(EXTENSIONS)}")
-    if fmt is not None and fmt != EXTENSIONS[ext]:
-        raise UsageError(f"--format {fmt} does not match -o {out_path}")
-    return EXTENSIONS[ext]
-
-
 def main() -> None:
+    """Every command line ``jvpcli.cli.main`` does not run itself."""
     cli(prog_name="jvpcli")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import BinaryIO
 
 import numpy as np
 
 from jvpcli.api import JvpResult
 from jvpcli.arrays import sinks
+from jvpcli.arrays.npystream import Spool
 from jvpcli.errors import UsageError
 
 
@@ -21,7 +23,7 @@ def groups_of(result: JvpResult, only: str | None) -> tuple[dict[str, list[np.nd
     return {k: _listed(v) for k, v in arrays.items() if only in (None, k)}, isinstance(result.output, tuple)
 
 
-def emit(result: JvpResult, fmt: str, only: str | None, out_path: str | None) -> None:
+def emit(result: JvpResult, fmt: str, only: str | None, out_path: str | None, spool: Spool | None = None) -> None:
     groups, is_tuple = groups_of(result, only)
     graph: dict[str, Sequence[str]] | None = None
     if result.graph is not None:
@@ -31,11 +33,57 @@ def emit(result: JvpResult, fmt: str, only: str | None, out_path: str | None) ->
 
         print_tables(sys.stdout, groups, is_tuple, graph, sys.stdout.isatty())
         return
-    count = sum(len(v) for v in groups.values())
-    if fmt == "npy" and out_path is not None and count != 1:
-        raise UsageError(f"-o {out_path} holds one array, but there are {count}: use --only output|jvp or a .npz file")
-    data = sinks.encode(fmt, groups, is_tuple, graph)
+    arrays = [a for group in groups.values() for a in group]
+    if fmt == "npy" and out_path is not None and len(arrays) != 1:
+        raise UsageError(
+            f"-o {out_path} holds one array, but there are {len(arrays)}: use --only output|jvp or a .npz file"
+        )
+    if not any(isinstance(a, np.memmap) for a in arrays):
+        data = sinks.encode(fmt, groups, is_tuple, graph)
+        if out_path is not None:
+            sinks.write_atomic(out_path, data)
+        else:
+            sinks.write_stream(sys.stdout.buffer, data)
+        return
+    # streamed results: files, copied block by block (or renamed into place), never whole
+    if fmt == "json":
+        size = sum(a.nbytes for a in arrays)
+        if size > JSON_LIMIT:
+            raise UsageError(f"the results are {size} bytes: too large for JSON; write -o PATH.npy or PATH.npz")
+        data = sinks.encode(fmt, groups, is_tuple, graph)
+        sinks.write_atomic(out_path, data) if out_path is not None else sinks.write_stream(sys.stdout.buffer, data)
+        return
+    (only_one,) = arrays if len(arrays) == 1 else (None,)
+    if out_path is not None and fmt == "npy" and spool is not None and _spooled(only_one, spool, out_path):
+        spool.take(only_one.filename, out_path)  # type: ignore[union-attr]
+        return
     if out_path is not None:
-        sinks.write_atomic(out_path, data)
+        with sinks.open_atomic(out_path) as fp:
+            _write_files(fp, fmt, groups, is_tuple)
     else:
-        sinks.write_stream(sys.stdout.buffer, data)
+        _write_files(sys.stdout.buffer, fmt, groups, is_tuple)
+        sys.stdout.buffer.flush()
+
+
+def _write_files(fp: BinaryIO, fmt: str, groups: sinks.Groups, is_tuple: bool) -> None:
+    if fmt == "npz":
+        sinks.write_npz(fp, groups, is_tuple)
+    else:
+        sinks.write_npy(fp, groups)
+
+
+#: streamed results up to this size may still be written as JSON
+JSON_LIMIT = 64 << 20
+
+
+def _spooled(array: np.ndarray | None, spool: Spool, out_path: str) -> bool:
+    """``array`` is a whole result file of ``spool``, in ``out_path``'s folder."""
+    import mmap
+    import os
+
+    return (
+        isinstance(array, np.memmap)
+        and isinstance(array.base, mmap.mmap)
+        and array.filename in spool.paths
+        and os.path.dirname(array.filename) == os.path.dirname(os.path.abspath(out_path))
+    )

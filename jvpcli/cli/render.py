@@ -13,8 +13,8 @@ from rich.table import Table
 from rich.text import Text
 
 from jvpcli.arrays.sinks import Groups, Texts
-from jvpcli.check import CheckReport
-from jvpcli.evaluate import label
+from jvpcli.check import CheckReport, Kink
+from jvpcli.kernels.kernel import label
 
 
 def _cell(a: np.ndarray) -> str:
@@ -23,10 +23,10 @@ def _cell(a: np.ndarray) -> str:
 
 def sections(groups: Groups, is_tuple: bool, graph: Texts | None, terminal: bool) -> list[Group]:
     """One heading (name, shape, dtype) and one table of values (and expressions) per output."""
-    first = next(iter(groups.values()))
+    kind, first = next(iter(groups.items()))  # 'output', or the only group reported (--only jvp)
     out = []
     for i, a in enumerate(first):
-        heading = Text(f"{label('output', i, is_tuple)}   shape {a.shape}   {a.dtype.name}", style="bold")
+        heading = Text(f"{label(kind, i, is_tuple)}   shape {a.shape}   {a.dtype.name}", style="bold")
         table = Table(box=box.ROUNDED if terminal else box.ASCII)
         for key in groups:
             table.add_column(key, overflow="fold")
@@ -65,11 +65,22 @@ def print_check(stream: TextIO, report: CheckReport, terminal: bool) -> None:
     table = Table(box=box.ROUNDED if terminal else box.ASCII)
     for column in ("output", "max abs error", "max rel error", "atol", "rtol", "verdict"):
         table.add_column(column)
+    colour = {"ok": "green", "not differentiable": "yellow", "FAIL": "bold red"}
     for row in report.rows:
-        verdict = "[green]ok[/green]" if row.passed else "[bold red]FAIL[/bold red]"
+        verdict = f"[{colour[row.verdict]}]{row.verdict}[/{colour[row.verdict]}]"
         table.add_row(row.name, f"{row.max_abs:.3g}", f"{row.max_rel:.3g}", f"{row.atol:g}", f"{row.rtol:g}", verdict)
     heading = Text(f"jvp against a central difference, step {report.step:.3g}", style="bold")
+    notes = [Text(_kink_note(row.name, row.kink)) for row in report.rows if row.kink]
     console = Console(
         file=stream, force_terminal=terminal, width=None if terminal else 200, color_system="auto" if terminal else None
     )
-    console.print(Group(heading, table))
+    console.print(Group(heading, table, *notes))
+
+
+def _kink_note(name: str, kink: Kink) -> str:
+    index = f"[{', '.join(map(str, kink.index))}]" if kink.index else ""
+    return (
+        f"{name}{index}: not differentiable along v ({kink.count} of its entries): the one-sided slopes are "
+        f"{kink.left:.6g} and {kink.right:.6g}; the jvp, {kink.jvp:.6g}, lies between them, as torch's "
+        "conventions at kinks do (relu'(0) = 0, abs'(0) = 0, ties split evenly)."
+    )

@@ -1,15 +1,18 @@
-"""What a command asked for, below click: read FUNC and its SOURCEs into a Program and a Point."""
+"""What a command asked for and does, below click: FUNC and its SOURCEs read into a Program
+and a Point, and the jvp command itself (click's and the fast path's alike)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from jvpcli.api import Options, Point, prepare
+from jvpcli.api import Options, Point, jvp_at, prepare
 from jvpcli.arrays.sources import SourceReader
-from jvpcli.cli.binding import load
-from jvpcli.errors import SourceError
+from jvpcli.cli.binding import Bound, load
+from jvpcli.cli.output import emit
+from jvpcli.errors import SourceError, UsageError
 from jvpcli.lang.parse import Program, parse
 
 
@@ -36,13 +39,75 @@ class Request(NamedTuple):
     seed: int
     threads: int | None
     cache: bool
+    memory: int | None = None
+    quiet: bool = False
     dialect: str | None = None
 
-    def options(self, **flags: bool) -> Options:
-        return Options(dtype=self.dtype, threads=self.threads, cache=self.cache, dialect=self.dialect, **flags)
+    def options(self, **flags: Any) -> Options:
+        return Options(
+            dtype=self.dtype, threads=self.threads, cache=self.cache, memory=self.memory, dialect=self.dialect, **flags
+        )
 
-    def load(self) -> tuple[Program, Point]:
+    def load(self, lazy: bool = False) -> tuple[Program, Point]:
+        """FUNC and its arrays; with ``lazy``, files and generators stay ``Rows`` (read when needed)."""
         program = parse(read_func(self.func))
         reader = SourceReader(stdin=sys.stdin.buffer if sys.stdin else None, seed=self.seed)
         bound = load(program, self.sources, self.named, self.tangents, self.constants, reader)
+        if not lazy:
+            bound = Bound(*({n: r.whole() for n, r in g.items()} if g is not None else None for g in bound))  # type: ignore[arg-type]
         return program, prepare(bound.inputs, bound.tangents, bound.constants, self.dtype)
+
+
+def bundle(params: dict[str, Any]) -> tuple[Request, dict[str, Any]]:
+    """A command's parameters, as click names them: the ``Request`` and the command's own."""
+    rest = dict(params)
+    read = {name: rest.pop(name) for name in ("func", "sources", "named", "tangents", "constants", "dtype", "seed")}
+    how = {name: rest.pop(name) for name in ("threads", "memory", "quiet", "dialect")}
+    return Request(**read, **how, cache=not rest.pop("no_cache")), rest
+
+
+def jvp(
+    request: Request,
+    strict: bool,
+    create_graph: bool,
+    fmt: str | None,
+    only: str | None,
+    out_path: str | None,
+    check_too: bool,
+) -> None:
+    """``jvpcli jvp``: the output and jvp at the point, written in the chosen format."""
+    from jvpcli.arrays.npystream import Spool
+    from jvpcli.cli.progress import bar_for
+
+    fmt = output_format(fmt, out_path)
+    program, point = request.load(lazy=not check_too)
+    bar = bar_for(sys.stderr, request.quiet)
+    with Spool(os.path.dirname(os.path.abspath(out_path)) if out_path else None) as spool:
+        try:
+            options = request.options(create_graph=create_graph, strict=strict, spool=spool, progress=bar)
+            result = jvp_at(program, point, options)
+        finally:
+            if bar is not None:
+                bar.close()
+        emit(result, fmt, only, out_path, spool)
+    if check_too:
+        from jvpcli.cli.study import verdict
+
+        verdict(program, point, request, result, sys.stderr)
+
+
+def output_format(fmt: str | None, out_path: str | None) -> str:
+    """``--format``, else ``-o``'s extension, else a table; binary data never goes to a terminal."""
+    from jvpcli.arrays.sinks import EXTENSIONS
+
+    if out_path is None:
+        chosen = fmt or "table"
+        if chosen in ("npy", "npz") and sys.stdout.isatty():
+            raise UsageError(f"refusing to write binary {chosen} data to a terminal: redirect stdout or use -o PATH")
+        return chosen
+    ext = os.path.splitext(out_path)[1].lower()
+    if ext not in EXTENSIONS:
+        raise UsageError(f"-o {out_path}: the extension must be one of {', '.join(EXTENSIONS)}")
+    if fmt is not None and fmt != EXTENSIONS[ext]:
+        raise UsageError(f"--format {fmt} does not match -o {out_path}")
+    return EXTENSIONS[ext]

@@ -11,26 +11,27 @@ from jvpcli import __version__
 from jvpcli.cli.arguments import formula_arguments, point_arguments
 
 CHECK_EXAMPLES = """\b
-Examples:
+Examples (from the project folder; the arrays are in samples/):
   jvpcli check 'x.exp().sum(dim=1)' x=samples/x44.npy -v rand
-  jvpcli check @samples/mlp.py x=samples/x.npy W=samples/W.npy b=samples/b.npy -v rand -v rand -v rand
-  jvpcli check 'abs(x)' '[0.0, 1.0]' -v ones --plot kink.png
+  jvpcli check @samples/mlp.py samples/x.npy samples/W.npy samples/b.npy \\
+      -v rand -v rand -v rand
+  jvpcli check 'abs(x)' '[0.0, 1.0]' -v ones --plot -     # a kink, drawn here
 """
 SHOW_EXAMPLES = """\b
-Examples:
+Examples (from the project folder; the arrays are in samples/):
   jvpcli show 'x.exp().sum(dim=1)'
   jvpcli show @samples/mlp.py --latex
   jvpcli show 'lambda x, y: 2*x + 3*y' --code
 """
 CODEGEN_EXAMPLES = """\b
-Examples:
+Examples (from the project folder; the arrays are in samples/):
   jvpcli codegen @samples/mlp.py -o mlp_jvp.py
   jvpcli codegen 'lambda x, y: 2*x + 3*y' -o adder.py
   python -c "import adder; print(adder.jvp(0.1, 0.3, 1.0, 1.0))"
 """
 
 
-@click.command(epilog=CHECK_EXAMPLES)
+@click.command(epilog=CHECK_EXAMPLES, short_help="Compare the jvp with a finite difference; exit 1 if they differ.")
 @point_arguments
 @click.option(
     "--plot",
@@ -66,7 +67,7 @@ def verdict(program: Any, point: Any, request: Any, result: Any, stream: Any) ->
 def _plot(program: Any, point: Any, request: Any, path: str) -> None:
     from jvpcli.check import slope_curve
     from jvpcli.cli.plot import draw_text, save_png
-    from jvpcli.evaluate import label
+    from jvpcli.kernels.kernel import label
 
     ts, curves = slope_curve(program, point, request.options())
     names = [label("output", i, len(curves) > 1) for i in range(len(curves))]
@@ -76,7 +77,7 @@ def _plot(program: Any, point: Any, request: Any, path: str) -> None:
         save_png(path, ts, curves, names)
 
 
-@click.command(epilog=SHOW_EXAMPLES)
+@click.command(epilog=SHOW_EXAMPLES, short_help="Print the derivative as FUNC text, LaTeX or numpy code.")
 @formula_arguments
 @click.option("--latex", "style", flag_value="latex", help="Print LaTeX.")
 @click.option("--code", "style", flag_value="code", help="Print the numpy source jvpcli runs.")
@@ -105,7 +106,7 @@ def show(
         click.echo(text, nl=False)
 
 
-@click.command(epilog=CODEGEN_EXAMPLES)
+@click.command(epilog=CODEGEN_EXAMPLES, short_help="Write a standalone numpy module with func() and jvp().")
 @formula_arguments
 @click.option("-o", "out_path", type=click.Path(dir_okay=False), required=True, help="The module to write (.py).")
 def codegen(

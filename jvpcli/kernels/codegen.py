@@ -139,10 +139,8 @@ def _ufunc(node: ast.expr) -> np.ufunc | None:
     return ufunc if isinstance(ufunc, np.ufunc) and len(node.args) == ufunc.nin else None
 
 
-def source(
-    exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol], n_outputs: int, name: str = "kernel", out: bool = False
-) -> str:
-    """Python source of ``name(a0, a1, ...) -> (outputs, jvps)``.
+def source(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol], name: str = "kernel", out: bool = False) -> str:
+    """Python source of ``name(a0, a1, ...) -> (result, ...)``, one result per expression.
 
     With ``out`` the function also takes ``out=``, a sequence of one array or None per
     result, and computes each result's last operation into it where numpy allows.
@@ -160,12 +158,11 @@ def source(
     written = [into(text, f"out[{i}]") for i, text in enumerate(printed)]
     if out and written != printed:
         # whole arrays keep the operators: numpy computes ``a*b + c`` into a*b's temporary
-        lines += ["    if out is None:", "    " + _returned(printed, n_outputs)]
+        lines += ["    if out is None:", "    " + _returned(printed)]
         printed = written
-    lines.append(_returned(printed, n_outputs))
+    lines.append(_returned(printed))
     return "\n".join(lines) + "\n"
 
 
-def _returned(printed: Sequence[str], n_outputs: int) -> str:
-    outs, jvps = printed[:n_outputs], printed[n_outputs:]
-    return f"    return ({''.join(o + ', ' for o in outs)}), ({''.join(j + ', ' for j in jvps)})"
+def _returned(printed: Sequence[str]) -> str:
+    return f"    return ({''.join(r + ', ' for r in printed)})"

@@ -8,8 +8,8 @@ from __future__ import annotations
 import inspect
 import re
 
-from jvpcli.compiler import Derived
 from jvpcli.kernels import codegen, runtime
+from jvpcli.kernels.compiler import Derived
 
 
 def _helpers() -> str:
@@ -27,10 +27,9 @@ def _namespace() -> str:
 def module_source(func: str, d: Derived, version: str) -> str:
     inputs = [s.name for s in (*d.inputs, *d.constants)]
     everything = [s.name for s in (*d.inputs, *d.tangents, *d.constants)]
-    func_kernel = codegen.source(list(d.outputs), [*d.inputs, *d.constants], len(d.outputs), name="_func_kernel")
-    jvp_kernel = codegen.source(
-        [*d.outputs, *d.jvps], [*d.inputs, *d.tangents, *d.constants], len(d.outputs), name="_jvp_kernel"
-    )
+    n = len(d.outputs)
+    func_kernel = codegen.source(list(d.outputs), [*d.inputs, *d.constants], name="_func_kernel")
+    jvp_kernel = codegen.source([*d.outputs, *d.jvps], [*d.inputs, *d.tangents, *d.constants], name="_jvp_kernel")
     code = func_kernel + "\n\n" + jvp_kernel
     pick = "outputs" if d.is_tuple else "outputs[0]"
     picked_jvps = "jvps" if d.is_tuple else "jvps[0]"
@@ -52,8 +51,9 @@ def module_source(func: str, d: Derived, version: str) -> str:
     doc = re.sub(r"[ \t]+\n", "\n", doc)
     return (
         f"{doc}\n\n{chr(10).join(imports)}\n{helpers}\n\n"
-        f"def func({', '.join(inputs)}):\n    outputs, _ = _func_kernel({', '.join(inputs)})\n    return {pick}\n\n\n"
-        f"def jvp({', '.join(everything)}):\n    outputs, jvps = _jvp_kernel({', '.join(everything)})\n"
+        f"def func({', '.join(inputs)}):\n    outputs = _func_kernel({', '.join(inputs)})\n    return {pick}\n\n\n"
+        f"def jvp({', '.join(everything)}):\n    results = _jvp_kernel({', '.join(everything)})\n"
+        f"    outputs, jvps = results[:{n}], results[{n}:]\n"
         "    # a jvp that does not depend on the inputs comes out as 0: give it its output's shape\n"
         "    jvps = tuple(numpy.broadcast_to(j, numpy.shape(o)).copy() for o, j in zip(outputs, jvps))\n"
         f"    return {pick}, {picked_jvps}\n\n\n" + code

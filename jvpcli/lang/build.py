@@ -88,7 +88,7 @@ def build(
     ``dialect`` (``numpy`` or ``torch``) reads the disputed spellings; ``None``: the text's hints.
     ``trace`` collects each operation's node and expression, in the order they are computed.
     """
-    builder = _Builder(program, dict(names), dialect)
+    builder = _Builder(program, dict(names), dialect or program.dialect)
     builder.trace = trace
     for name, node in program.defaults:
         if name not in builder.env:

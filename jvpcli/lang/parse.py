@@ -162,6 +162,8 @@ class Program(NamedTuple):
     helpers: tuple[Function, ...] = ()
     #: where the text says which library it was written for (``dialect.Hints``)
     hints: dialect.Hints = dialect.Hints()
+    #: the reading asked for (--dialect): 'numpy', 'torch', or None (the hints decide)
+    dialect: str | None = None
 
     def input_names(
         self, bound: frozenset[str] = frozenset(), constants: frozenset[str] = frozenset()

@@ -53,10 +53,12 @@ def reduces(exprs: Iterable[sp.Basic]) -> bool:
     return any(isinstance(node, BY_AXIS) for node in dag.nodes(exprs))
 
 
-def acts_row_wise(exprs: Iterable[sp.Basic]) -> bool:
-    """Every operation treats rows (axis 0) apart: blocks of rows may be evaluated separately."""
+def row_breaker(exprs: Iterable[sp.Basic]) -> sp.Basic | None:
+    """An operation that mixes rows of axis 0 (``x.sum(axis=0)``, ``x @ A``, ``x[0]``), if any:
+    the first one met, expressions in order. Without one, blocks of rows may be evaluated
+    separately."""
     seen: set[sp.Basic] = set()
-    todo = list(exprs)
+    todo = list(exprs)[::-1]
     while todo:
         node = todo.pop()
         if node in seen:
@@ -65,14 +67,14 @@ def acts_row_wise(exprs: Iterable[sp.Basic]) -> bool:
         if isinstance(node, o.ArrayIndex):
             index = node.param("index")
             if not index or index[0] != ("slice", None, None, None):  # x[:, ...] keeps the rows
-                return False
+                return node
         elif isinstance(node, ArrayOp) and not node.elementwise:
             axis = node.param("axis") if isinstance(node, BY_AXIS) else None
             axes = axis if isinstance(axis, tuple) else (axis,)
             if axis is None or not axes or not all(isinstance(a, int) and a > 0 for a in axes):
-                return False
-        todo.extend(node.args)
-    return True
+                return node
+        todo.extend(node.args[::-1])
+    return None
 
 
 def keep_leaves(

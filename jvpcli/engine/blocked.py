@@ -38,18 +38,17 @@ def default_threads() -> int:
 
 
 class Results(NamedTuple):
-    """A kernel's outputs and jvps. Per result, for blocked runs only: whether every value
-    is finite (checked block by block while the block is in cache), and whether the array
-    was allocated by the run (so that no one else holds it)."""
+    """A kernel's results, in its order. Per result, for blocked runs only: whether every
+    value is finite (checked block by block while the block is in cache), and whether the
+    array was allocated by the run (so that no one else holds it)."""
 
-    outputs: list
-    jvps: list
+    values: list
     finite: list[bool] | None = None
     fresh: list[bool] | None = None
 
 
 def run(
-    fn: Callable[..., tuple[tuple, tuple]],
+    fn: Callable[..., tuple],
     args: Sequence[np.ndarray],
     row_wise: bool,
     threads: int | None = None,
@@ -63,10 +62,9 @@ def run(
     """
     plan = _plan(args, cost < BUSY, reduces) if row_wise else None
     if plan is None:
-        outs, jvps = fn(*args)
-        return Results(list(outs), list(jvps))
+        return Results(list(fn(*args)))
     n, rows, split = plan
-    from jvpcli.kernels import memory  # only here: threading and weakref are start-up time
+    from jvpcli.engine import memory  # only here: threading and weakref are start-up time
 
     # each thread takes one contiguous run of rows, the calling thread the first run
     workers = max(1, min(threads or default_threads(), -(-n // rows)))
@@ -78,8 +76,8 @@ def run(
     def call(lo: int, hi: int, into: Sequence[np.ndarray | None] | None = None) -> list:
         with np.errstate(all="ignore"):  # per thread: errstate does not cross into the pool
             parts = (a[lo:hi] if s else a for a, s in zip(args, split))
-            outs, jvps = fn(*parts) if into is None else fn(*parts, out=into)
-        return [np.asarray(r) for r in (*outs, *jvps)]
+            values = fn(*parts) if into is None else fn(*parts, out=into)
+        return [np.asarray(r) for r in values]
 
     # Two probes of 1 and 2 rows give the results' types and shapes, once for a kernel and
     # arguments of these shapes and dtypes (a repeated call skips them: ~0.15 ms of a 1e6
@@ -125,8 +123,7 @@ def run(
     flags = [all(fs) for fs in zip(*(seen for seen, _ in parts))]
     values = parts[0][1]
     results = [r if r is not None else v for r, v in zip(results, values)]
-    half = len(results) // 2
-    return Results(results[:half], results[half:], flags, [spec is not None for spec in layout])
+    return Results(results, flags, [spec is not None for spec in layout])
 
 
 def all_finite(a: np.ndarray) -> bool:

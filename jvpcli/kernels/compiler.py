@@ -13,12 +13,12 @@ import sympy as sp
 
 from jvpcli.errors import UsageError
 from jvpcli.kernels import codegen
-from jvpcli.kernels.kernel import Graph, Kernel
+from jvpcli.kernels.kernel import Kernel, Result, label
 from jvpcli.lang.build import build
 from jvpcli.lang.parse import Program
 from jvpcli.symbolic import dag, derive
 from jvpcli.symbolic.printing import func_text
-from jvpcli.symbolic.shapes import acts_row_wise, reduces
+from jvpcli.symbolic.shapes import reduces, row_breaker
 
 MAX_GRAPH_NODES = 100_000
 
@@ -50,24 +50,68 @@ class Derived:
     outputs: tuple[sp.Expr, ...]
     jvps: tuple[sp.Expr, ...]
     is_tuple: bool
+    #: a disputed spelling read without a hint of its library (language.md): one line for stderr
     notes: tuple[str, ...] = ()
 
 
 def derive_jvp(
-    program: Program,
-    inputs: Sequence[tuple[str, bool]],
-    constants: Sequence[tuple[str, bool]] = (),
-    dialect: str | None = None,
+    program: Program, inputs: Sequence[tuple[str, bool]], constants: Sequence[tuple[str, bool]] = ()
 ) -> Derived:
-    """``inputs`` and ``constants`` are ``(name, is_complex)`` pairs in binding order;
-    ``dialect`` reads the spellings numpy and torch dispute (None: the text's hints)."""
+    """``inputs`` and ``constants`` are ``(name, is_complex)`` pairs in binding order."""
     xs = [symbol(n, c) for n, c in inputs]
     cs = [symbol(n, c) for n, c in constants]
     tnames = tangent_names([n for n, _ in inputs], {n for n, _ in (*inputs, *constants)})
     ts = [symbol(t, c) for t, (_, c) in zip(tnames, inputs)]
-    built = build(program, {s.name: s for s in (*xs, *cs)}, dialect)
+    built = build(program, {s.name: s for s in (*xs, *cs)})
     jvps = derive.jvp(built.outputs, dict(zip(xs, ts)))
     return Derived(tuple(xs), tuple(ts), tuple(cs), built.outputs, tuple(jvps), built.is_tuple, built.notes)
+
+
+def depends(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]) -> tuple[tuple[int, ...], ...]:
+    """Per expression, the positions of the arguments it depends on."""
+    return tuple(tuple(i for i, a in enumerate(args) if a in dag.free_symbols([e])) for e in exprs)
+
+
+def result_names(kind: str, n: int, is_tuple: bool) -> list[str]:
+    return [label(kind, i, is_tuple) for i in range(n)]
+
+
+def kernel_of(
+    mode: str,
+    d: Derived,
+    extras: Sequence[sp.Symbol],
+    exprs: Sequence[sp.Expr],
+    results: Sequence[Result],
+    create_graph: bool,
+) -> Kernel:
+    """The kernel computing ``exprs`` from FUNC's inputs, ``extras`` and constants."""
+    if create_graph and dag.tree_size(exprs) > MAX_GRAPH_NODES:
+        raise UsageError(
+            f"the graph of this FUNC would print {dag.tree_size(exprs)} terms (the limit is {MAX_GRAPH_NODES}): "
+            "'jvpcli show' prints it with shared parts named once"
+        )
+    args = [*d.inputs, *extras, *d.constants]
+    breaker = row_breaker(exprs)
+    return Kernel(
+        mode=mode,
+        inputs=tuple(x.name for x in d.inputs),
+        extras=tuple(e.name for e in extras),
+        constants=tuple(c.name for c in d.constants),
+        source=codegen.source(exprs, args, out=True),
+        results=tuple(results),
+        is_tuple=d.is_tuple,
+        depends=depends(exprs, args),
+        row_wise=breaker is None,
+        cost=dag.node_count(exprs),
+        reduces=reduces(exprs),
+        graph=tuple(map(func_text, exprs)) if create_graph else None,
+        row_breaker=_short(func_text(breaker)) if breaker is not None else "",
+        notes=d.notes,
+    )
+
+
+def _short(text: str, most: int = 60) -> str:
+    return text if len(text) <= most else text[: most - 3] + "..."
 
 
 def compile_jvp(
@@ -75,33 +119,14 @@ def compile_jvp(
     inputs: Sequence[tuple[str, bool]],
     constants: Sequence[tuple[str, bool]] = (),
     create_graph: bool = False,
-    dialect: str | None = None,
 ) -> Kernel:
-    """The numpy kernel of FUNC's output and jvp, and what strict mode needs to know."""
-    d = derive_jvp(program, inputs, constants, dialect)
-    used = dag.free_symbols(d.jvps)
-    exprs = [*d.outputs, *d.jvps]
-    graph = None
-    if create_graph and dag.tree_size(exprs) > MAX_GRAPH_NODES:
-        raise UsageError(
-            f"the graph of this FUNC would print {dag.tree_size(exprs)} terms (the limit is {MAX_GRAPH_NODES}): "
-            "'jvpcli show' prints it with shared parts named once"
-        )
-    if create_graph:
-        graph = Graph(
-            tuple(map(func_text, d.outputs)), tuple(map(func_text, d.jvps)), tuple(t.name for t in d.tangents)
-        )
-    return Kernel(
-        inputs=tuple(x.name for x in d.inputs),
-        constants=tuple(c.name for c in d.constants),
-        source=codegen.source(exprs, [*d.inputs, *d.tangents, *d.constants], len(d.outputs), out=True),
-        n_outputs=len(d.outputs),
-        is_tuple=d.is_tuple,
-        unused_inputs=tuple(x.name for x, t in zip(d.inputs, d.tangents) if t not in used),
-        constant_outputs=tuple(i for i, j in enumerate(d.jvps) if not dag.free_symbols([j]) & set(d.tangents)),
-        row_wise=acts_row_wise(exprs),
-        cost=dag.node_count(exprs),
-        reduces=reduces(exprs),
-        graph=graph,
-        notes=d.notes,
-    )
+    """The numpy kernel of FUNC's outputs and jvps (each shaped like its output)."""
+    d = derive_jvp(program, inputs, constants)
+    n = len(d.outputs)
+    results = [Result(name) for name in result_names("output", n, d.is_tuple)]
+    results += [Result(name, ("result", i)) for i, name in enumerate(result_names("jvp", n, d.is_tuple))]
+    return kernel_of("jvp", d, d.tangents, [*d.outputs, *d.jvps], results, create_graph)
+
+
+#: the compiler of each mode: ``(program, inputs, constants, create_graph, *extra) -> Kernel``
+COMPILERS = {"jvp": compile_jvp}

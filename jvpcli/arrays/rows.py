@@ -1,0 +1,262 @@
+"""Arrays known by shape and dtype, read or made a block of rows (axis 0) at a time.
+
+A streamed evaluation never holds a large input whole: a ``.npy`` file is read block by
+block at the offset its header gives, and a generated tangent is made block by block with
+the very numbers a whole array would hold. Each kind can say how to rebuild itself as plain
+data (``spec``), so a dask worker reads its own blocks instead of receiving them.
+
+Random numbers are addressable by position, so any block can be made on its own:
+
+* ``rand`` takes the next numbers of ``default_rng(seed).random``, shared by the command's
+  ``rand`` SOURCEs in turn; a block starts by ``PCG64.advance`` to its first number (one
+  64-bit draw per float64, so the advance is exact).
+* ``randn`` is drawn in pages of ``PAGE`` numbers: page ``p`` of the command's ``randn``
+  numbers is ``standard_normal`` of the same ``PCG64(seed)`` advanced by ``(p + 1) * 2**64``
+  draws (the normal sampler rejects some draws, so a plain advance cannot find a position).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import numpy as np
+
+#: numbers per page of ``randn``
+PAGE = 1 << 16
+#: how far apart the streams of the ``randn`` pages (and of ``rand``) start
+STREAM = 1 << 64
+
+
+class Rows:
+    """An array read (or made) rows ``lo:hi`` at a time; ``whole()`` gives all of it."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self.dtype.itemsize
+
+    @property
+    def row_bytes(self) -> int:
+        return math.prod(self.shape[1:]) * self.dtype.itemsize if self.shape else self.nbytes
+
+    def read(self, lo: int, hi: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Rows ``lo:hi``, in ``out`` when it is given (C-contiguous, of that shape and dtype)."""
+        raise NotImplementedError
+
+    def whole(self) -> np.ndarray:
+        return self.read(0, self.shape[0]) if self.shape else self.read(0, 0)
+
+    def astype(self, dtype: Any, copy: bool = False) -> Rows:
+        dtype = np.dtype(dtype)
+        return self if dtype == self.dtype else Cast(self, dtype)
+
+    def spec(self) -> tuple:
+        """Plain data that ``from_spec`` turns back into these rows (for dask workers)."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}{self.shape} {self.dtype}"
+
+
+class ArrayRows(Rows):
+    """An array already in memory (literals, small files, standard input)."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array, self.shape, self.dtype = array, array.shape, array.dtype
+
+    def read(self, lo: int, hi: int, out: np.ndarray | None = None) -> np.ndarray:
+        block = self.array[lo:hi] if self.shape else self.array
+        if out is None:
+            return block
+        out[...] = block
+        return out
+
+    def whole(self) -> np.ndarray:
+        return self.array
+
+    def spec(self) -> tuple:
+        return ("array", self.array)
+
+
+class Cast(Rows):
+    """Other rows in another dtype, cast block by block."""
+
+    def __init__(self, base: Rows, dtype: np.dtype) -> None:
+        self.base, self.shape, self.dtype = base, base.shape, dtype
+
+    def read(self, lo: int, hi: int, out: np.ndarray | None = None) -> np.ndarray:
+        block = self.base.read(lo, hi).astype(self.dtype, copy=False)
+        if out is None:
+            return block
+        out[...] = block
+        return out
+
+    def whole(self) -> np.ndarray:
+        return self.base.whole().astype(self.dtype, copy=False)
+
+    def spec(self) -> tuple:
+        return ("cast", self.base.spec(), self.dtype.str)
+
+
+class NpyRows(Rows):
+    """A ``.npy`` file (a local path or an fsspec URL) whose header has been checked.
+
+    Rows are read at their offset into a buffer: mapping the file would count every page
+    touched in the resident memory of the process until the mapping goes.
+    """
+
+    #: whole files from this size are mapped rather than read (the in-memory engine's way)
+    MAP_FROM = 64 * 2**20
+
+    def __init__(self, path: str, offset: int, shape: tuple[int, ...], dtype: np.dtype, fortran: bool) -> None:
+        self.path, self.offset, self.shape, self.dtype, self.fortran = path, offset, shape, dtype, fortran
+        self._fd: int | None = None
+        self._remote: Any = None
+
+    def read(self, lo: int, hi: int, out: np.ndarray | None = None) -> np.ndarray:
+        rest = self.shape[1:]
+        if not self.shape:
+            lo, hi = 0, 1
+        if self.fortran and len(rest) > 0:  # rows are not contiguous on disk: through a map
+            block = np.ascontiguousarray(self._mapped()[lo:hi])
+            if out is None:
+                return block
+            out[...] = block
+            return out
+        if out is None:
+            out = np.empty((hi - lo, *rest) if self.shape else (), self.dtype)
+        self._read_into(out.reshape(-1).view(np.uint8).data, self.offset + lo * self.row_bytes)
+        return out
+
+    def whole(self) -> np.ndarray:
+        if self.nbytes >= self.MAP_FROM and "://" not in self.path:
+            return np.load(self.path, mmap_mode="r", allow_pickle=False)
+        return super().whole()
+
+    def spec(self) -> tuple:
+        return ("npy", self.path, self.offset, self.shape, self.dtype.str, self.fortran)
+
+    def _mapped(self) -> np.ndarray:
+        return np.load(self.path, mmap_mode="r", allow_pickle=False)
+
+    def _read_into(self, buf: memoryview, offset: int) -> None:
+        if "://" in self.path:
+            fp = self._remote_file()
+            fp.seek(offset)
+            data = fp.read(len(buf))
+            if len(data) != len(buf):
+                raise OSError(f"'{self.path}' ended early")
+            buf[:] = data
+            return
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDONLY)
+        done = 0
+        while done < len(buf):
+            got = os.preadv(self._fd, [buf[done:]], offset + done)
+            if got <= 0:
+                raise OSError(f"'{self.path}' ended early")
+            done += got
+
+    def _remote_file(self) -> Any:
+        if self._remote is None:
+            import fsspec
+
+            self._remote = fsspec.open(self.path, "rb").open()
+        return self._remote
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        if self._remote is not None:
+            self._remote.close()
+            self._remote = None
+
+    def __del__(self) -> None:
+        self.close()
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_fd": None, "_remote": None}
+
+
+class Generated(Rows):
+    """``ones``, ``zeros``, ``rand`` or ``randn`` of a shape, made block by block.
+
+    ``start`` is the position of the first number in the command's ``rand`` stream, or the
+    first page of its ``randn`` numbers.
+    """
+
+    def __init__(self, kind: str, shape: tuple[int, ...], seed: int = 0, start: int = 0) -> None:
+        self.kind, self.shape, self.seed, self.start = kind, shape, seed, start
+        self.dtype = np.dtype(np.float64)
+
+    def read(self, lo: int, hi: int, out: np.ndarray | None = None) -> np.ndarray:
+        rest = self.shape[1:]
+        shape = (hi - lo, *rest) if self.shape else ()
+        out = np.empty(shape) if out is None else out
+        flat, first = out.reshape(-1), lo * math.prod(rest) if self.shape else 0
+        if self.kind in ("ones", "zeros"):
+            flat.fill(1.0 if self.kind == "ones" else 0.0)
+        elif self.kind == "rand":
+            _stream(self.seed, self.start + first).random(out=flat)
+        else:
+            _normal(self.seed, self.start, first, flat)
+        return out
+
+    @property
+    def pages(self) -> int:
+        """How many ``randn`` pages these numbers take."""
+        return -(-self.size // PAGE)
+
+    def spec(self) -> tuple:
+        return ("generated", self.kind, self.shape, self.seed, self.start)
+
+
+def _stream(seed: int, position: int) -> np.random.Generator:
+    """``default_rng(seed)`` moved on by ``position`` draws."""
+    bits = np.random.PCG64(seed)
+    if position:
+        bits.advance(position)
+    return np.random.Generator(bits)
+
+
+def _normal(seed: int, first_page: int, first: int, out: np.ndarray) -> None:
+    """Numbers ``first`` on of the ``randn`` pages from ``first_page`` on, into ``out``."""
+    done = 0
+    while done < len(out):
+        page, at = divmod(first + done, PAGE)
+        take = min(PAGE - at, len(out) - done)
+        numbers = _stream(seed, (first_page + page + 1) * STREAM)
+        if at == 0 and take == PAGE:
+            numbers.standard_normal(out=out[done : done + take])
+        else:
+            out[done : done + take] = numbers.standard_normal(PAGE)[at : at + take]
+        done += take
+
+
+def from_spec(spec: tuple) -> Rows:
+    """The rows ``Rows.spec`` describes."""
+    kind, *rest = spec
+    if kind == "array":
+        return ArrayRows(rest[0])
+    if kind == "cast":
+        return Cast(from_spec(rest[0]), np.dtype(rest[1]))
+    if kind == "npy":
+        path, offset, shape, dtype, fortran = rest
+        return NpyRows(path, offset, tuple(shape), np.dtype(dtype), fortran)
+    if kind == "generated":
+        name, shape, seed, start = rest
+        return Generated(name, tuple(shape), seed, start)
+    raise ValueError(f"unknown rows {kind!r}")

@@ -1,0 +1,86 @@
+"""The console script, and the one error boundary every command runs inside.
+
+A plain ``jvpcli jvp ...`` line is parsed by ``spec.parse`` and run here without importing
+click: click's import is ~20 ms, a fifth of a cached call. Every other line (``--help``,
+``--version``, other commands, anything ``spec.parse`` declines, shell completion) goes to
+click's group in ``commands``; what each path prints and its exit status are the same.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+import warnings
+from collections.abc import Callable
+from importlib import import_module
+from typing import Any
+
+from jvpcli.cli import spec
+from jvpcli.errors import DialectNote, JvpcliError, NonFiniteWarning
+
+#: click's shell-completion switch for ``prog_name="jvpcli"``: such a call is click's
+COMPLETION = "_JVPCLI_COMPLETE"
+
+
+def guarded(call: Callable[[], Any], traceback: bool, leave: Callable[[int], Any]) -> Any:
+    """Run a command: its warnings as jvpcli lines after it, a domain error as one message and
+    ``leave(exit status)``; ``traceback`` re-raises instead (for bug reports)."""
+    caught: list[warnings.WarningMessage] = []
+    try:
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", NonFiniteWarning)
+                warnings.simplefilter("always", DialectNote)
+                return call()
+        finally:  # outside the recording: a warning shown inside it is recorded again, forever
+            shown = dict.fromkeys((w.category, str(w.message)) for w in caught)  # check runs FUNC thrice
+            for category, message in shown:
+                kind = "note" if issubclass(category, DialectNote) else "warning"
+                _say(f"jvpcli: {kind}: {message}")
+    except JvpcliError as exc:  # a domain error: one message on stderr, the documented exit status
+        if traceback:
+            raise
+        _say(f"jvpcli: error: {exc.render()}")
+        return leave(exc.exit_code)
+
+
+def _say(line: str) -> None:
+    import click  # only when there is something to say: click.echo's handling of streams and colour
+
+    click.echo(line, err=True)
+
+
+def main() -> None:
+    call = None if os.environ.get(COMPLETION) else spec.parse(sys.argv[1:])
+    if call is None:
+        from jvpcli.cli.commands import main as click_main
+
+        click_main()
+    else:
+        _run(call)
+
+
+def _run(call: spec.Call) -> None:
+    """What click's ``main`` does around a command, for the lines ``spec.parse`` took."""
+    from jvpcli.cli.run import bundle
+
+    _, module, name = spec.FAST[call.command]
+    command = getattr(import_module(module), name)
+    try:
+        request, rest = bundle(call.params)
+        guarded(lambda: command(request, **rest), call.group["traceback"], sys.exit)
+    except (EOFError, KeyboardInterrupt):
+        import click
+
+        click.echo(file=sys.stderr)  # closes the terminal's ^C echo
+        click.echo("Aborted!", file=sys.stderr)
+        sys.exit(1)
+    except OSError as exc:  # a closed pipe: quiet, status 1, as click does
+        if exc.errno != errno.EPIPE:
+            raise
+        from click.utils import _PacifyFlushWrapper
+
+        sys.stdout = _PacifyFlushWrapper(sys.stdout)  # type: ignore[assignment]
+        sys.stderr = _PacifyFlushWrapper(sys.stderr)  # type: ignore[assignment]
+        sys.exit(1)

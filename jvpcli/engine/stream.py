@@ -1,0 +1,214 @@
+"""Arrays larger than memory: a row-wise kernel over blocks of rows read from disk.
+
+Where a kernel treats the rows of axis 0 apart (``Kernel.row_wise``), its inputs need
+never be whole: blocks of rows are read (the next one while this one is computed, on one
+reader thread), evaluated as one in-memory call (blocked and threaded inside, as any
+call), and their results written at their rows of ``.npy`` files. Memory is bounded by
+the block size, chosen from the budget (``--memory``) and the number of threads, never by
+the size of the arrays.
+
+Small work runs in memory as before: streaming starts where the in-memory work would
+need more than ``STREAM_ABOVE`` or the budget. A kernel that cannot stream runs in memory
+when that fits the budget, and otherwise fails, naming the operation, before it reads a
+single row.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from jvpcli.arrays.npystream import NpyOut, Spool
+from jvpcli.arrays.rows import ArrayRows, Rows
+from jvpcli.engine import memory
+from jvpcli.engine.evaluate import evaluate, finished, warn_non_finite
+from jvpcli.errors import ComputeError
+from jvpcli.kernels.kernel import Kernel
+
+#: in-memory work up to this many bytes runs in memory; beyond it, row-wise work streams
+STREAM_ABOVE = 1 << 30
+#: a block's results at most (so that they fit ``memory.KEEP``'s kept buffers: no page faults)
+RESULT_BYTES = memory.KEEP // 2
+#: a block's inputs at most: larger blocks read no faster
+INPUT_BYTES = 64 << 20
+#: what each thread may hold beside the blocks (cache-sized temporaries, numpy's buffers)
+THREAD_BYTES = 16 << 20
+
+#: blocks done, blocks in all, input bytes done, input bytes in all
+Progress = Callable[[int, int, int, int], None]
+
+
+def default_memory() -> int:
+    """Half of the machine's memory."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 4 << 30
+
+
+def resident() -> int:
+    """This process's resident memory now, in bytes (0 where /proc is absent)."""
+    try:
+        with open("/proc/self/statm") as fp:
+            return int(fp.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):  # pragma: no cover - not Linux
+        return 0
+
+
+def in_memory_bytes(args: Sequence[Rows | np.ndarray], n_results: int) -> int:
+    """What one in-memory call holds, about: the arguments, and each result about as large
+    as the largest argument, twice (the result and its encoded copy)."""
+    sizes = [a.nbytes for a in args]
+    return sum(sizes) + 2 * n_results * max(sizes, default=0)
+
+
+class Plan(NamedTuple):
+    """Rows, which arguments are split into blocks of rows, and how many rows a block has."""
+
+    n: int
+    split: list[bool]
+    rows: int
+
+
+def plan(args: Sequence[Rows | np.ndarray], budget: int, threads: int, result_row_bytes: int = 0) -> Plan | None:
+    """How to stream ``args``, or ``None`` where their shapes do not split into rows
+    (as ``blocked``: the arguments of the most axes share a length ``n``, or have one row)."""
+    ndim = max((a.ndim for a in args), default=0)
+    if ndim == 0:
+        return None
+    full = [a for a in args if a.ndim == ndim]
+    n = max(a.shape[0] for a in full)
+    if n < 3 or any(a.shape[0] not in (1, n) for a in full):
+        return None
+    split = [a.ndim == ndim and a.shape[0] == n for a in args]
+    row_bytes = sum(_row_bytes(a) for a, s in zip(args, split) if s)
+    whole = sum(a.nbytes for a, s in zip(args, split) if not s)
+    # per row of a block: its inputs twice (one block being read ahead), its results twice
+    # (the last, shorter block gets buffers of its own); then the threads' temporaries
+    room = budget - resident() - whole - threads * THREAD_BYTES
+    rows = min(
+        room // max(2 * (row_bytes + result_row_bytes), 1),
+        INPUT_BYTES // max(row_bytes, 1),
+        RESULT_BYTES // max(result_row_bytes, 1),
+        n,
+    )
+    if rows < 1 or whole > budget // 4:
+        return None
+    return Plan(n, split, int(rows))
+
+
+def _row_bytes(a: Rows | np.ndarray) -> int:
+    return a.itemsize * (a.size // a.shape[0]) if isinstance(a, np.ndarray) else a.row_bytes
+
+
+def evaluate_rows(
+    kernel: Kernel,
+    args: Sequence[Rows | np.ndarray],
+    threads: int | None = None,
+    budget: int | None = None,
+    spool: Spool | None = None,
+    progress: Progress | None = None,
+) -> list[np.ndarray]:
+    """``evaluate`` on rows: in memory where that is small or cannot be helped, else streamed.
+
+    Streamed results are ``.npy`` files of ``spool`` (an anonymous one by default), mapped
+    read-only.
+    """
+    from jvpcli.engine.blocked import default_threads
+
+    rows = [a if isinstance(a, Rows) else ArrayRows(np.asarray(a)) for a in args]
+    # a budget given is both where streaming starts and the limit; by default streaming
+    # starts at STREAM_ABOVE and work that cannot stream may take half the machine
+    limit, budget = budget or default_memory(), budget or STREAM_ABOVE
+    need = in_memory_bytes(rows, len(kernel.results))
+    workers = threads or default_threads()
+    layout = plan(rows, budget, workers) if kernel.row_wise and need > budget else None
+    if layout is None:
+        if need > limit:
+            reason = (
+                f"'{kernel.row_breaker}' mixes the rows of axis 0"
+                if not kernel.row_wise
+                else ("its arrays do not split into rows of axis 0")
+            )
+            raise ComputeError(
+                f"FUNC cannot be streamed ({reason}) and in memory it would need about {_size(need)}, "
+                f"more than the memory budget of {_size(limit)} (--memory)"
+            )
+        return evaluate(kernel, [a.whole() for a in rows], threads)
+    return Streamer(kernel, rows, workers, budget, threads).run(spool or Spool(keep=False), progress)
+
+
+class Streamer:
+    """One streamed evaluation: probe the results' layout, then read, compute and write blocks."""
+
+    def __init__(self, kernel: Kernel, args: Sequence[Rows], workers: int, budget: int, threads: int | None) -> None:
+        self.kernel, self.args, self.threads = kernel, list(args), threads
+        first = plan(args, budget, workers)
+        assert first is not None
+        self.n, self.split = first.n, first.split
+        self.wholes = [None if s else a.whole() for a, s in zip(args, self.split)]
+        self.budget, self.workers = budget, workers
+
+    def call(self, blocks: Sequence[np.ndarray | None]) -> tuple[list[np.ndarray], list[int]]:
+        """The kernel's finished results on one block of rows, and their non-finite counts."""
+        parts: list[np.ndarray] = [b if b is not None else w for b, w in zip(blocks, self.wholes)]  # type: ignore[misc]
+        return finished(self.kernel, parts, self.threads)
+
+    def read(self, lo: int, hi: int, into: list[np.ndarray | None] | None = None) -> list[np.ndarray | None]:
+        return [
+            (a.read(lo, hi, None if into is None or into[k] is None else into[k][: hi - lo]) if s else None)  # type: ignore[index]
+            for k, (a, s) in enumerate(zip(self.args, self.split))
+        ]
+
+    def run(self, spool: Spool, progress: Progress | None) -> list[np.ndarray]:
+        # Two probes of 1 and 2 rows: a result follows the rows when its length does
+        one, first_bad = self.call(self.read(0, 1))
+        two, _ = self.call(self.read(1, 3))
+        follows = [a.ndim > 0 and b.ndim > 0 and len(a) == 1 and len(b) == 2 for a, b in zip(one, two)]
+        row_bytes = sum(a[:1].nbytes for a, f in zip(one, follows) if f)
+        layout = plan(self.args, self.budget, self.workers, row_bytes)
+        if layout is None:  # pragma: no cover - the first plan had room for inputs; results fit RESULT_BYTES
+            raise ComputeError("no block of rows fits the memory budget (--memory)")
+        rows = layout.rows
+        outs: list[NpyOut | None] = [
+            spool.create((self.n, *a.shape[1:]), a.dtype) if f else None for a, f in zip(one, follows)
+        ]
+        edges = [*range(0, self.n, rows), self.n]
+        spans = list(itertools.pairwise(edges))
+        buffers = [self._buffers(rows) for _ in range(2)]
+        total = sum(a.nbytes for a, s in zip(self.args, self.split) if s)
+        bad = [0] * len(one)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1, thread_name_prefix="jvpcli-read") as reader:
+            ahead = reader.submit(self.read, *spans[0], buffers[0])
+            for k, (lo, hi) in enumerate(spans):
+                blocks = ahead.result()
+                if k + 1 < len(spans):
+                    ahead = reader.submit(self.read, *spans[k + 1], buffers[(k + 1) % 2])
+                values, counts = self.call(blocks)
+                for out, value in zip(outs, values):
+                    if out is not None:
+                        out.write(lo, value)
+                bad = [b + c for b, c, f in zip(bad, counts, follows)]
+                del values, blocks
+                if progress is not None:
+                    progress(k + 1, len(spans), total * hi // self.n, total)
+        bad = [b if f else c for b, c, f in zip(bad, first_bad, follows)]
+        warn_non_finite(self.kernel, bad)
+        return [spool.finish(out) if out is not None else value for out, value in zip(outs, one)]
+
+    def _buffers(self, rows: int) -> list[np.ndarray | None]:
+        """One block of each split argument, reused for every block (no page faults)."""
+        return [np.empty((rows, *a.shape[1:]), a.dtype) if s else None for a, s in zip(self.args, self.split)]
+
+
+def _size(n: int) -> str:
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift:
+            return f"{n / (1 << shift):.1f} {unit}"
+    return f"{n} bytes"

@@ -1,0 +1,234 @@
+"""Streaming: arrays read, made and written by blocks of rows give the in-memory numbers."""
+
+import itertools
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import npy_records
+
+import jvpcli
+from jvpcli.arrays import rows as rows_module
+from jvpcli.arrays.npystream import NpyOut, Spool
+from jvpcli.arrays.rows import Generated, NpyRows
+from jvpcli.arrays.sources import open_npy
+from jvpcli.cli.progress import Bar
+from jvpcli.engine import stream
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Stream from a few KiB on, in blocks of 64 KiB of inputs: many blocks on small arrays."""
+    monkeypatch.setattr(stream, "STREAM_ABOVE", 1 << 12)
+    monkeypatch.setattr(stream, "INPUT_BYTES", 1 << 16)
+    monkeypatch.setattr(stream, "resident", lambda: 0)
+
+
+@pytest.mark.parametrize("kind", ["ones", "zeros", "rand", "randn"])
+@pytest.mark.parametrize("edges", [(0, 1, 2, 70000), (0, 65535, 65537, 70000), (0, 33333, 70000)])
+def test_generated_blocks_hold_the_numbers_of_the_whole(kind, edges):
+    made = Generated(kind, (70000, 3), seed=3, start=5)
+    whole = made.whole()
+    blocks = np.concatenate([made.read(lo, hi) for lo, hi in itertools.pairwise(edges)])
+    np.testing.assert_array_equal(blocks, whole)
+
+
+def test_rand_is_the_seeds_uniform_stream_from_its_start():
+    made = Generated("rand", (4, 5), seed=9, start=7)
+    np.testing.assert_array_equal(made.whole().ravel(), np.random.default_rng(9).random(27)[7:])
+
+
+def test_randn_pages_are_normal_and_distinct():
+    a = Generated("randn", (3 * rows_module.PAGE,), seed=1).whole()
+    pages = a.reshape(3, -1)
+    assert abs(a.mean()) < 0.02 and abs(a.std() - 1) < 0.02
+    assert not np.array_equal(pages[0], pages[1])
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("shape", [(7,), (7, 3), (7, 2, 3)])
+def test_npy_rows_read_any_block(tmp_path, order, shape):
+    a = np.asarray(np.arange(np.prod(shape), dtype=np.float32).reshape(shape), order=order)
+    np.save(tmp_path / "a.npy", a)
+    rows = open_npy(str(tmp_path / "a.npy"))
+    assert isinstance(rows, NpyRows) and rows.shape == shape
+    np.testing.assert_array_equal(rows.read(2, 5), a[2:5])
+    out = np.empty((3, *shape[1:]), np.float32)
+    assert rows.read(4, 7, out) is out
+    np.testing.assert_array_equal(out, a[4:7])
+
+
+def test_npy_out_writes_blocks_in_any_order(tmp_path):
+    out = NpyOut(str(tmp_path / "r.npy"), (5, 2), np.dtype(np.float64))
+    out.write(3, np.full((2, 2), 3.0))
+    out.write(0, np.arange(6.0).reshape(3, 2))
+    expected = np.concatenate([np.arange(6.0).reshape(3, 2), np.full((2, 2), 3.0)])
+    np.testing.assert_array_equal(np.load(tmp_path / "r.npy"), expected)
+    np.testing.assert_array_equal(out.array(), expected)
+
+
+def _files(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("func", "exact"),
+    [
+        ("sin(x)*x", True),
+        ("exp(x).sum(axis=1)", False),
+        ("lambda x, c: (tanh(x) * c, (x * c).mean(axis=1))", False),
+        ("x[:, 1:3] ** 2", True),
+    ],
+)
+def test_streamed_results_equal_in_memory_ones(tmp_path, run, small_blocks, func, exact):
+    rng = np.random.default_rng(0)
+    x, v, c = rng.random((3000, 4)), rng.standard_normal((3000, 4)), rng.random(4)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "v.npy", v)
+    np.save(tmp_path / "c.npy", c)
+    two = "lambda" in func
+    expected = jvpcli.jvp(func, (x, c) if two else x, (v, np.zeros(4)) if two else v)
+    args = ["x=x.npy", "-v", "x=v.npy"] + (["c=c.npy", "-v", "c=zeros"] if two else [])
+    os.chdir(tmp_path)
+    result = run("jvp", func, *args, "-o", "out.npz")
+    assert result.exit_code == 0, result.stderr
+    with np.load(tmp_path / "out.npz") as archive:
+        got = dict(archive)
+    outs = expected.output if isinstance(expected.output, tuple) else (expected.output,)
+    jvps = expected.jvp if isinstance(expected.jvp, tuple) else (expected.jvp,)
+    keys = ["output", "jvp"] if len(outs) == 1 else [f"{k}_{i}" for k in ("output", "jvp") for i in range(len(outs))]
+    for key, want in zip(keys, [*outs, *jvps]):
+        if exact:
+            np.testing.assert_array_equal(got[key], want)
+        else:
+            np.testing.assert_allclose(got[key], want, rtol=1e-13, atol=1e-13)
+    assert _files(tmp_path) == ["c.npy", "out.npz", "v.npy", "x.npy"]
+
+
+def test_streamed_npy_is_renamed_into_place_and_tangents_are_made_per_block(tmp_path, run, small_blocks):
+    x = np.random.default_rng(1).random((5000, 3)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    os.chdir(tmp_path)
+    result = run("jvp", "x * 2", "x.npy", "-v", "rand", "--only", "jvp", "-o", "j.npy", "--seed", "4")
+    assert result.exit_code == 0 and result.stdout == "", result.stderr
+    j = np.load(tmp_path / "j.npy")
+    # the jvp of 2x along v is 2v: v is default_rng(4).random, cast to the input's float32
+    np.testing.assert_array_equal(j, 2 * np.random.default_rng(4).random(x.shape).astype(np.float32))
+    assert j.dtype == np.float32 and _files(tmp_path) == ["j.npy", "x.npy"]
+    assert oct(os.stat(tmp_path / "j.npy").st_mode & 0o777) == oct(0o666 & ~_umask())
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_streamed_results_go_to_stdout_and_tables(tmp_path, run, small_blocks):
+    x = np.linspace(-1, 1, 8000).reshape(2000, 4)
+    np.save(tmp_path / "x.npy", x)
+    os.chdir(tmp_path)
+    result = CliBytes(run)("jvp", "x ** 3", "x.npy", "-v", "ones", "--format", "npy")
+    out, jvp = npy_records(result)
+    np.testing.assert_array_equal(out, x**3)
+    np.testing.assert_array_equal(jvp, 3 * x**2)
+    table = run("jvp", "x ** 3", "x.npy", "-v", "ones")
+    assert table.exit_code == 0 and "shape (2000, 4)" in table.stdout
+    assert _files(tmp_path) == ["x.npy"]
+
+
+def CliBytes(run):
+    def invoke(*args):
+        result = run(*args)
+        assert result.exit_code == 0, result.stderr
+        return result.stdout_bytes
+
+    return invoke
+
+
+def test_non_finite_values_are_counted_over_all_blocks(tmp_path, run, small_blocks):
+    x = np.ones((3000, 4))
+    x[::100, 0] = 0.0  # 30 zeros, in many blocks
+    np.save(tmp_path / "x.npy", x)
+    os.chdir(tmp_path)
+    result = run("jvp", "log(x)", "x.npy", "-v", "ones", "-o", "r.npz")
+    assert result.exit_code == 0
+    assert "output has 30 non-finite value(s)" in result.stderr and "jvp has 30" in result.stderr
+
+
+def test_a_kernel_that_cannot_stream_fails_before_reading(tmp_path, run, small_blocks, monkeypatch):
+    np.save(tmp_path / "x.npy", np.ones((3000, 4)))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a row was read")
+
+    monkeypatch.setattr(NpyRows, "read", refuse)
+    monkeypatch.setattr(NpyRows, "whole", refuse)
+    os.chdir(tmp_path)
+    result = run("jvp", "x.sum(axis=0) * 2", "x.npy", "-v", "ones", "-o", "r.npz", "--memory", "64KiB")
+    assert result.exit_code == 1
+    assert "cannot be streamed" in result.stderr and "sum(x, axis=0)" in result.stderr
+    assert "--memory" in result.stderr and _files(tmp_path) == ["x.npy"]
+
+
+def test_a_kernel_that_cannot_stream_runs_in_memory_when_it_fits(tmp_path, run, small_blocks):
+    x = np.random.default_rng(2).random((3000, 4))
+    np.save(tmp_path / "x.npy", x)
+    os.chdir(tmp_path)
+    result = run("jvp", "x.sum(axis=0)", "x.npy", "-v", "ones", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert '"jvp": {"shape": [4]' in result.stdout
+
+
+def test_memory_sizes_are_read_with_units(run):
+    bad = run("jvp", "x", "1.0", "--memory", "lots")
+    assert bad.exit_code == 2 and "not a size like 1GiB" in bad.stderr
+
+
+def test_a_spool_leaves_nothing_behind(tmp_path):
+    with Spool(str(tmp_path)) as spool:
+        spool.create((3,), np.dtype(np.float64))
+        assert len(_files(tmp_path)) == 1
+    assert _files(tmp_path) == []
+    anonymous = Spool(str(tmp_path), keep=False)
+    array = anonymous.finish(anonymous.create((3,), np.dtype(np.float64)))
+    assert _files(tmp_path) == [] and array.shape == (3,)
+
+
+def test_the_progress_bar_shows_blocks_on_a_terminal(monkeypatch):
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr("jvpcli.cli.progress.AFTER", 0.0)
+    screen = Terminal()
+    bar = Bar(screen)
+    bar(1, 4, 100, 400)
+    bar(2, 4, 200, 400)
+    bar.close()
+    assert "block" in screen.getvalue() and "2/4" in screen.getvalue()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads the peak memory from Linux's /proc")
+def test_streaming_bounds_the_resident_memory(tmp_path):
+    """A 192 MiB input and its tangent: in memory ~1 GiB, streamed under a 160 MiB budget."""
+    x = np.random.default_rng(3).random((3_000_000, 8))
+    np.save(tmp_path / "x.npy", x)
+    # VmHWM, the peak of this process's own memory: ru_maxrss would keep the peak of the
+    # process it was forked from (pytest's), which exec does not reset
+    probe = (
+        "import sys\nfrom jvpcli.cli.commands import cli\n"
+        "try:\n    cli.main(sys.argv[1:], standalone_mode=False)\n"
+        "finally:\n    print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0], file=sys.stderr)\n"
+    )
+    args = ["jvp", "sin(x) * x", "x.npy", "-v", "rand", "--only", "jvp", "-o", "j.npy", "--memory", "160MiB"]
+    done = subprocess.run([sys.executable, "-c", probe, *args], cwd=tmp_path, capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    peak_kib = int(done.stderr.split()[-1])
+    assert peak_kib < 160 * 1024, f"peak RSS {peak_kib} KiB"
+    v = np.random.default_rng(0).random(x.shape)
+    np.testing.assert_allclose(np.load(tmp_path / "j.npy"), (np.cos(x) * x + np.sin(x)) * v, rtol=1e-14)
