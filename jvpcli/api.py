@@ -155,6 +155,10 @@ def jvp_at(program: Program, point: Point, options: Options = DEFAULTS) -> JvpRe
     return JvpResult(pick(results[:n]), pick(results[n:]), kernel.inputs, graph)
 
 
+#: arrays this large are read whole again to name the operation numpy refused
+DIAGNOSED_BYTES = 64 << 20
+
+
 def read_as(program: Program, dialect: str | None) -> Program:
     """``program`` with the dialect asked for (--dialect), which is part of its kernels' key."""
     return program if dialect is None or program.dialect == dialect else program._replace(dialect=dialect)
@@ -168,9 +172,15 @@ def run_named(kernel: Kernel, program: Program, point: Point, args: Sequence[Any
     try:
         return run(kernel, args, options)
     except (ShapeError, ComputeError) as exc:
+        small = sum(a.nbytes for a in args if isinstance(a, Rows)) <= DIAGNOSED_BYTES
+        if not small or "stream" in str(exc):  # streamed work has its own messages
+            raise
         from jvpcli.diagnose import failing_step
 
-        message = failing_step(program, point.inputs, point.constants)
+        arrays = [
+            {n: a.whole() if isinstance(a, Rows) else a for n, a in g.items()} for g in (point.inputs, point.constants)
+        ]
+        message = failing_step(program, *arrays)
         if message is None:
             raise
         raise type(exc)(message) from None

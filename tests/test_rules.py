@@ -217,6 +217,19 @@ CASES += [
         {"x": ((3,), ANY)},
         None,
     ),
+    (
+        "lambda x, y: x.clamp_min(0.5) + clamp_max(x, 0.5) + torch.lerp(x, y, 0.25) + torch.logit(sigmoid(x))"
+        " + torch.logit(sigmoid(y), eps=1e-6) + (one_hot(tensor([0, 2, 1]), 3).float() * x).sum(0)"
+        " + torch.inner(x, y) + x[None].flatten(-2)[0].reshape(3, 3)",
+        {"x": ((3, 3), ANY), "y": ((3, 3), ANY)},
+        "ties",
+    ),
+    (
+        "lambda A, b: torch.eye(A.shape[0]) @ A + eye(3) + torch.linalg.solve_triangular(A + 3 * eye(3), b)"
+        " + torch.cholesky_solve(b, A + 3 * eye(3)) + torch.trapezoid(A, dim=0) + trapz(A, A, dim=1)",
+        {"A": ((3, 3), POS), "b": ((3, 3), ANY)},
+        "singular",
+    ),
     # internal steps that --create-graph prints
     (
         "lambda x, t: piece(x, 'chunk', 2, 0, 1, 2).sum() + vector_only(x[0], 2.0) + class_last(x, True)[0]"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
@@ -225,7 +223,7 @@ def piece(x: np.ndarray, kind: str, arg: int | tuple, axis: int, index: int, cou
         else:
             sizes = [min(arg, n - s) for s in range(0, n, arg)]
         starts = np.cumsum([0, *sizes])
-        bounds = [(int(a), int(b)) for a, b in itertools.pairwise(starts)]
+        bounds = [(int(starts[i]), int(starts[i + 1])) for i in range(len(sizes))]
     if count is not None and len(bounds) != count:
         raise ValueError(f"{kind} along axis {axis} gives {len(bounds)} pieces here, not {count}")
     if index >= len(bounds):
@@ -249,3 +247,12 @@ def cross(a: np.ndarray, b: np.ndarray, axis: int | None = -1) -> np.ndarray:
         shape = np.broadcast_shapes(np.shape(a), np.shape(b))
         axis = next((i for i, s in enumerate(shape) if s == 3), -1)
     return np.cross(a, b, axis=axis)
+
+
+def flatten(x: np.ndarray, start_dim: int = 0, end_dim: int = -1) -> np.ndarray:
+    """torch's ``flatten(start_dim, end_dim)``."""
+    x = np.asarray(x)
+    if x.ndim == 0:
+        return x.reshape(1)
+    start, end = (a % x.ndim for a in (start_dim, end_dim))
+    return x.reshape((*x.shape[:start], -1, *x.shape[end + 1 :]))

@@ -66,6 +66,22 @@ EQUIVALENTS = {
     "range": "write arange(n)",
     "int": "write the integer itself",
     "print": "leave it out: FUNC is never run",
+    **dict.fromkeys(
+        (
+            "Linear",
+            "Conv1d",
+            "Conv2d",
+            "LayerNorm",
+            "Embedding",
+            "Sequential",
+            "ReLU",
+            "GELU",
+            "Dropout",
+            "MultiheadAttention",
+        ),
+        "torch.nn modules are objects with parameters: write the function (F.linear(x, W, b), F.layer_norm, ...) "
+        "with the parameters as inputs or constants",
+    ),
 }
 
 
@@ -251,10 +267,22 @@ class _Builder:
         raise fail(f"unknown name '{node.id}'{hint}", self.text, node)
 
     # ---- operators ---------------------------------------------------------------
+    def _promoted(self, operands: list, divides: bool = False) -> list:
+        """torch's promotion of its integer arrays (``torch.arange(n)``) next to a float number, a
+        float32 array or in a true division: to float32, its default dtype (numpy would give float64)."""
+        if (self.explicit or self.dialect) != "torch" or not any(_torch_int(a) for a in operands):
+            return operands
+        floats = any(_float_scalar(a) or _float32(a) for a in operands)
+        if not (divides or floats):
+            return operands
+        return [o.ArrayCast.make(a, dtype="float32") if _torch_int(a) else a for a in operands]
+
     def _binop(self, node: ast.BinOp) -> sp.Expr:
         chain = next((ops for ops in CHAINS if isinstance(node.op, ops)), None)
         if chain is None:
             a, b = self.array(node.left), self.array(node.right)
+            if not isinstance(node.op, (ast.FloorDiv, ast.Mod, ast.BitAnd, ast.BitOr)):
+                a, b = self._promoted([a, b], isinstance(node.op, ast.Div))
             result = _BINARY[type(node.op)](a, b)
             return result if isinstance(node.op, ast.MatMult) else _elementwise(result, a, b)
         terms = []
@@ -264,6 +292,7 @@ class _Builder:
             terms.append(-term if isinstance(link.op, ast.Sub) else term)
             link = link.left
         terms.append(self.array(link))
+        terms = self._promoted(terms)
         result = sp.Add(*terms) if chain is CHAINS[0] else sp.Mul(*terms)
         return _elementwise(result, *terms)
 
@@ -291,6 +320,8 @@ class _Builder:
         kwargs = {k.arg: self.value(k.value) for k in node.keywords if k.arg is not None}
         if len(kwargs) != len(node.keywords):
             raise fail("'**' arguments are not allowed", self.text, node)
+        if target.elementwise and target.name not in _KEEPS_INTEGERS:
+            args = self._promoted(args, divides=True)  # torch.sin(torch.arange(n)) is float32
         result = self._reading(target, args, kwargs, node, prefix)
         if target.elementwise and isinstance(result, sp.Expr):
             return _elementwise(result, *args, *kwargs.values())
@@ -333,8 +364,8 @@ class _Builder:
                 errors[dialect] = exc
         if not results:
             raise errors["numpy"]
-        if len(results) == 1 or _same(results["numpy"], results["torch"]):
-            return results.get("numpy", results.get("torch"))
+        if len(results) == 1 or _same(results["numpy"], results["torch"]) or not target.readings[0]:
+            return results.get("numpy", results.get("torch"))  # the same, or only in precision
         spelling = ast.get_source_segment(self.text, node) or target.name
         numpy, torch = target.readings
         if self.hints.torch and self.hints.numpy:
@@ -513,6 +544,95 @@ class _Builder:
         if any(isinstance(e, ast.Starred) for e in node.elts):
             raise fail("'*' inside a list or tuple is not supported", self.text, node)
         return tuple(self.value(e) for e in node.elts)
+
+
+#: elementwise functions that keep an integer array integer in torch
+_KEEPS_INTEGERS = frozenset(
+    [
+        "abs",
+        "absolute",
+        "neg",
+        "negative",
+        "sign",
+        "maximum",
+        "minimum",
+        "clip",
+        "clamp",
+        "clamp_min",
+        "clamp_max",
+        "where",
+        "square",
+        "pow",
+        "power",
+        "add",
+        "sub",
+        "subtract",
+        "mul",
+        "multiply",
+        "zeros_like",
+        "ones_like",
+        "full_like",
+        "masked_fill",
+    ]
+)
+_SHAPE_OPS = (
+    o.ArrayIndex,
+    o.ArrayReshape,
+    o.ArrayFlatten,
+    o.ArrayExpandDims,
+    o.ArraySqueeze,
+    o.ArrayTranspose,
+    o.ArraySwapaxes,
+    o.ArrayBroadcastTo,
+    o.ArrayPiece,
+    o.ArrayConcatenate,
+)
+_CONSTRUCTED = (o.ArrayArange, o.ArrayConstant, o.ArrayFull, o.ArrayEye, o.ArrayCast)
+
+
+def _dtype_of(expr: Any) -> str | None:
+    """The dtype of an array FUNC builds from literals (``torch.arange(4)``), else None."""
+    if isinstance(expr, _CONSTRUCTED):
+        return expr.param("dtype") or "float64"
+    if isinstance(expr, _SHAPE_OPS) and expr.arrays:
+        return _dtype_of(expr.arrays[0])
+    if isinstance(expr, (sp.Add, sp.Mul)):
+        kinds = {_dtype_of(a) for a in expr.args if not (a.is_Number or _python_scalar(a))}
+        numbers = [a for a in expr.args if a.is_Number or _python_scalar(a)]
+        if kinds == {"float32"} or (len(kinds) == 1 and not any(_float_scalar(a) for a in numbers)):
+            return kinds.pop()
+    if isinstance(expr, sp.Pow) and (expr.exp.is_Number or _python_scalar(expr.exp)):
+        base = _dtype_of(expr.base)
+        return "float32" if base == "float32" or (base and _float_scalar(expr.exp)) else base
+    if isinstance(expr, sp.Function) and not isinstance(expr, o.ArrayOp) and len(expr.args) == 1:
+        return "float32" if _dtype_of(expr.args[0]) == "float32" else None
+    return None
+
+
+def _python_scalar(expr: Any) -> bool:
+    """A number, or one computed from shapes (``x.shape[-1]``): a Python number in torch."""
+    if not isinstance(expr, sp.Expr):
+        return False
+    return expr.is_number or (
+        bool(leaves(expr)) and all(isinstance(a, (o.ArraySize, o.ArrayNdim)) for a in leaves(expr))
+    )
+
+
+def _torch_int(expr: Any) -> bool:
+    return str(_dtype_of(expr)).startswith(("int", "uint"))
+
+
+def _float32(expr: Any) -> bool:
+    return _dtype_of(expr) == "float32"
+
+
+def _float_scalar(expr: Any) -> bool:
+    if not _python_scalar(expr) or expr.is_Integer:
+        return False
+    if expr.is_number:
+        return True
+    negative = any(p.exp.is_negative for p in expr.atoms(sp.Pow))
+    return not isinstance(expr, sp.floor) and (expr.has(sp.Float) or negative)
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -397,11 +397,11 @@ def _reshape(x: Any, *dims: Any, shape: Any = None) -> sp.Expr:
 
 
 def _flatten(x: Any, start_dim: Any = 0, end_dim: Any = -1) -> sp.Expr:
-    """numpy's ``flatten()``; torch's ``flatten(start_dim)`` keeps the axes before ``start_dim``."""
-    x, start = array(x), integer(start_dim, "start_dim")
-    if integer(end_dim, "end_dim") != -1 or start < 0:
-        raise ArgError("flatten(): only start_dim >= 0 with end_dim=-1 is supported; use reshape", "end_dim")
-    return _reshape(x, *(o.ArraySize.make(x, axis=i) for i in range(start)), -1)
+    """numpy's ``flatten()``; torch's ``flatten(start_dim, end_dim)`` joins only those axes."""
+    x, start, end = array(x), integer(start_dim, "start_dim"), integer(end_dim, "end_dim")
+    if (start, end) == (0, -1):
+        return o.ArrayReshape.make(x, shape=(-1,))
+    return o.ArrayFlatten.make(x, start_dim=start, end_dim=end)
 
 
 register("reshape view")(_reshape)
@@ -444,7 +444,6 @@ _joiner("stack", o.ArrayStack)
 # ---- linear algebra ------------------------------------------------------------------
 register("matmul mm mv bmm")(lambda x, y: o.ArrayMatmul.make(array(x), array(y)))
 register("dot")(lambda x, y: o.ArrayDot.make(array(x), array(y)))
-register("eye")(lambda n, m=None: o.ArrayEye.make(N=integer(n, "n"), M=None if m is None else integer(m, "m")))
 register("det")(lambda x: o.ArrayDet.make(array(x)))
 register("inv inverse")(lambda x: o.ArrayInv.make(array(x)))
 register("solve")(lambda a, b: o.ArraySolve.make(array(a), array(b)))

@@ -358,40 +358,58 @@ register("tensor as_tensor", method=False)(
 register("array asarray", method=False)(lambda data, dtype=None: _literal(data, dtype, False))
 
 
-def _fill(shape: tuple, value: Any, dtype: Any) -> sp.Expr:
+#: numpy and torch differ here only in the default precision (torch's float32): no note
+PRECISION = ("", "")
+
+
+def _fill(shape: tuple | Shape, value: Any, dtype: Any, floats: str = "float64") -> sp.Expr:
+    if isinstance(shape, Shape):  # zeros(x.shape), ones(x.size())
+        return o.ArrayLike.make(array(value, "fill_value"), shape.x)
     template, slots = dynamic(shape, "a size")
     number = value if isinstance(value, bool) else _number(array(value, "fill_value"))
-    name = _dtype(dtype) or (
-        "bool_" if isinstance(number, bool) else "complex128" if isinstance(number, complex) else "float64"
-    )
-    return o.ArrayFull.make(*slots, shape=template, value=number, dtype=name)
+    default = {bool: "bool_", int: "int64", complex: "complex128"}.get(type(number), floats)
+    return o.ArrayFull.make(*slots, shape=template, value=number, dtype=_dtype(dtype) or default)
 
 
-def _shape_of(dims: tuple, size: Any) -> tuple:
+def _shape_of(dims: tuple, size: Any) -> tuple | Shape:
+    if isinstance(size, Shape):
+        return size
     if size is not None:
         dims = size if isinstance(size, tuple) else (size,)
-    if len(dims) == 1 and isinstance(dims[0], tuple):
-        dims = dims[0]
-    if len(dims) == 1 and isinstance(dims[0], Shape):
-        raise ArgError("a shape taken from an array: write zeros_like(x) / ones_like(x) / full_like(x, v)")
+    if len(dims) == 1 and isinstance(dims[0], (tuple, Shape)):
+        return dims[0]
     return tuple(dims)
 
 
-register("ones", method=False)(
-    lambda *dims, size=None, dtype=None, device=None, requires_grad=False, shape=None: _fill(
-        _shape_of(dims, size or shape), sp.S.One, dtype
-    )
-)
-register("zeros", method=False)(
-    lambda *dims, size=None, dtype=None, device=None, requires_grad=False, shape=None: _fill(
-        _shape_of(dims, size or shape), sp.S.Zero, dtype
-    )
-)
+def _filled(value: float, floats: str) -> Any:
+    def fill(
+        *dims: Any,
+        size: Any = None,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: Any = False,
+        shape: Any = None,
+    ) -> sp.Expr:
+        return _fill(_shape_of(dims, size or shape), sp.Float(value), dtype, floats)
+
+    return fill
 
 
-@register("full", method=False)
+register("ones", method=False, torch=_filled(1.0, "float32"), readings=PRECISION)(_filled(1.0, "float64"))
+register("zeros", method=False, torch=_filled(0.0, "float32"), readings=PRECISION)(_filled(0.0, "float64"))
+
+
 def _full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: Any = False) -> sp.Expr:
     return _fill(_shape_of((size,), None), fill_value, dtype)
+
+
+def _torch_full(
+    size: Any, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: Any = False
+) -> sp.Expr:
+    return _fill(_shape_of((size,), None), fill_value, dtype, "float32")
+
+
+register("full", method=False, torch=_torch_full, readings=PRECISION)(_full)
 
 
 register("full_like", elementwise=True)(
@@ -399,9 +417,14 @@ register("full_like", elementwise=True)(
 )
 
 
-@register("arange", method=False)
-def _arange(
-    start: Any, stop: Any = None, step: Any = 1, dtype: Any = None, device: Any = None, requires_grad: Any = False
+def _arange_of(
+    start: Any,
+    stop: Any = None,
+    step: Any = 1,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: Any = False,
+    floats: str = "float64",
 ) -> sp.Expr:
     if stop is None:
         start, stop = sp.S.Zero, start
@@ -414,9 +437,98 @@ def _arange(
         else:
             bounds.append(o.Slot(len(slots)))
             slots.append(v)
-    floats = any(isinstance(b, float) for b in bounds)
-    name = _dtype(dtype) or ("float64" if floats else "int64")
+    name = _dtype(dtype) or (floats if any(isinstance(b, float) for b in bounds) else "int64")
     return o.ArrayArange.make(*slots, start=bounds[0], stop=bounds[1], step=bounds[2], dtype=name)
+
+
+def _arange(n: Any) -> sp.Expr:
+    return _arange_of(n)
+
+
+def _torch_arange(
+    start: Any, stop: Any = None, step: Any = 1, dtype: Any = None, device: Any = None, requires_grad: Any = False
+) -> sp.Expr:
+    return _arange_of(start, stop, step, dtype, floats="float32")
+
+
+register("arange", method=False, torch=_torch_arange, readings=PRECISION)(_arange_of)
+
+
+register("clamp_min", elementwise=True)(lambda x, lo: FUNCTIONS["clip"](x, lo=lo))
+register("clamp_max", elementwise=True)(lambda x, hi: FUNCTIONS["clip"](x, hi=hi))
+register("lerp", elementwise=True)(
+    lambda x, end, weight: array(x) + array(weight, "weight") * (array(end, "end") - array(x))
+)
+register("logit", elementwise=True)(
+    lambda x, eps=None: (
+        sp.log(array(x) / (1 - array(x)))
+        if eps is None
+        else FUNCTIONS["logit"](FUNCTIONS["clip"](x, eps, 1 - array(eps)))
+    )
+)
+
+
+@register("one_hot", method=False)
+def _one_hot(x: Any, num_classes: Any = -1) -> sp.Expr:
+    """A mask (``.float()`` makes it 0/1): true where the last axis is x's class."""
+    classes = integer(num_classes, "num_classes")
+    if classes < 0:
+        raise ArgError("one_hot(): give num_classes (jvpcli does not read it from the data)", "num_classes")
+    index = o.ArrayIndex.make(array(x), index=("...", None))
+    return o.ArrayCompare.make(index, _arange(classes), op="==")
+
+
+def eye(n: Any, m: Any = None, dtype: Any = None, floats: str = "float64") -> sp.Expr:
+    """The identity; of a size known at run time (``eye(A.shape[0])``) as a comparison of ranges."""
+    n = array(n, "n")
+    m = n if m is None else array(m, "m")
+    name = _dtype(dtype) or floats
+    if n.is_Number and m.is_Number:
+        kept = None if name == "float64" else name
+        return o.ArrayEye.make(N=integer(n, "n"), M=integer(m, "m") if m != n else None, dtype=kept)
+    rows = o.ArrayIndex.make(_arange(n), index=(("slice", None, None, None), None))
+    return o.ArrayCast.make(o.ArrayCompare.make(rows, _arange(m), op="=="), dtype=name)
+
+
+register(
+    "eye",
+    method=False,
+    torch=lambda n, m=None, dtype=None, device=None, requires_grad=False: eye(n, m, dtype, "float32"),
+    readings=PRECISION,
+)(lambda n, m=None, dtype=None, like=None: eye(n, m, dtype))
+register("inner")(lambda x, y: o.ArrayInner.make(array(x), array(y)))
+
+
+@register("solve_triangular", method=False)
+def _solve_triangular(a: Any, b: Any, upper: Any = False, left: Any = True, unitriangular: Any = False) -> sp.Expr:
+    """torch's: only the triangle named is read (so is differentiated)."""
+    if not flag(left, "left") or flag(unitriangular, "unitriangular"):
+        raise ArgError("solve_triangular(): only left=True, unitriangular=False is supported", "left")
+    a = array(a)
+    triangle = o.ArrayTriu.make(a, k=0) if flag(upper, "upper") else o.ArrayTril.make(a, k=0)
+    return o.ArraySolve.make(triangle, array(b))
+
+
+@register("cholesky_solve")
+def _cholesky_solve(b: Any, low: Any, upper: Any = False) -> sp.Expr:
+    low = array(low)
+    low = o.ArrayTriu.make(low, k=0) if flag(upper, "upper") else o.ArrayTril.make(low, k=0)
+    swapped = o.ArraySwapaxes.make(low, axis1=-2, axis2=-1)
+    a = o.ArrayMatmul.make(swapped, low) if flag(upper, "upper") else o.ArrayMatmul.make(low, swapped)
+    return o.ArraySolve.make(a, array(b))
+
+
+@register("trapezoid trapz")
+def _trapezoid(y: Any, x: Any = None, dx: Any = None, axis: Any = -1) -> sp.Expr:
+    y, axis = array(y), integer(axis, "dim")
+    full = ("slice", None, None, None)
+    lead = (full,) * axis if axis >= 0 else ("...",)
+    tail = () if axis >= 0 else (full,) * (-axis - 1)
+    right, left = (
+        o.ArrayIndex.make(y, index=(*lead, cut, *tail)) for cut in (("slice", 1, None, None), ("slice", None, -1, None))
+    )
+    step = _diff(x, 1, axis) if isinstance(x, sp.Expr) and not x.is_Number else array(1 if dx is None else dx, "dx")
+    return o.ArraySum.make((right + left) * step / 2, axis=axis, keepdims=False)
 
 
 @register("dropout", elementwise=True)

@@ -147,7 +147,9 @@ class ArrayCast(ArrayOp):
     params, func_name, elementwise = ("dtype",), "astype", True
 
     def _numpycode(self, printer: Any) -> str:
-        return f"numpy.asarray({printer._print(self.arrays[0])}).astype(numpy.{self.param('dtype')})"
+        x = printer._print(self.arrays[0])
+        x = x[1:-1] if isinstance(self.arrays[0], (ArrayCompare, ArrayLogic)) else x  # no ((a > b))
+        return f"numpy.asarray({x}).astype(numpy.{self.param('dtype')})"
 
     def _funccode(self, printer: Any) -> str:
         return f"astype({printer._print(self.arrays[0])}, {self.param('dtype')!r})"
@@ -271,6 +273,8 @@ class ArrayReshape(ArrayOp):
         return self._text(printer, "reshape", "")
 
 
+#: torch's ``flatten(start_dim, end_dim)``: those axes joined into one
+ArrayFlatten = _op("ArrayFlatten", "_rt.flatten", "flatten", ("start_dim", "end_dim"))
 ArraySqueeze = _op("ArraySqueeze", "numpy.squeeze", "squeeze", ("axis",))
 ArrayExpandDims = _op("ArrayExpandDims", "numpy.expand_dims", "expand_dims", ("axis",))
 ArrayTranspose = _op("ArrayTranspose", "numpy.transpose", "transpose", ("axes",))
@@ -327,6 +331,8 @@ class ArrayIndex(ArrayOp):
 
     def _text(self, printer: Any, numpy: bool) -> str:
         x, *slots = (printer._print(a) for a in self.arrays)
+        # a mask prints in parentheses of its own: _rt.ix(a > 0), not _rt.ix((a > 0))
+        slots = [s[1:-1] if isinstance(a, (ArrayCompare, ArrayLogic)) else s for s, a in zip(slots, self.arrays[1:])]
         return f"({x})[{_index_text(self.param('index'), slots, numpy)}]"
 
     def _numpycode(self, printer: Any) -> str:
@@ -439,10 +445,11 @@ class ArrayMatmul(ArrayOp):
 
 ArrayDot = _op("ArrayDot", "numpy.dot", "dot")
 #: a constant identity matrix (``A + 3 * eye(3)``): no array arguments, derivative 0
-ArrayEye = _op("ArrayEye", "numpy.eye", "eye", ("N", "M"), _eval_is_extended_real=_always_real)
+ArrayEye = _op("ArrayEye", "numpy.eye", "eye", ("N", "M", "dtype"), _eval_is_extended_real=_always_real)
 ArrayDet = _op("ArrayDet", "numpy.linalg.det", "det")
 ArrayInv = _op("ArrayInv", "numpy.linalg.inv", "inv")
 ArraySolve = _op("ArraySolve", "numpy.linalg.solve", "solve")
+ArrayInner = _op("ArrayInner", "numpy.inner", "inner")
 ArrayCholesky = _op("ArrayCholesky", "numpy.linalg.cholesky", "cholesky")
 ArrayCross = _op("ArrayCross", "_rt.cross", "cross", ("axis",))
 

@@ -126,7 +126,9 @@ def _minimum(node: sp.Expr, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
 def _clip(node: sp.Expr, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
     (x, lo, hi, _), (dx, dlo, dhi, _) = node.args, d
     # numpy and torch apply the upper bound last: with lo > hi every value is hi
-    above = o.ArrayLogic.make(_cmp(x, ">", hi), _cmp(lo, ">", hi), op="|")
+    above = _cmp(x, ">", hi)
+    if not (lo.is_number and hi.is_number and bool(lo <= hi)):
+        above = o.ArrayLogic.make(above, _cmp(lo, ">", hi), op="|")
     return _where(above, dhi, _where(_cmp(x, "<", lo), dlo, dx))
 
 
@@ -324,6 +326,7 @@ JVP_RULES: dict[type, Rule] = {
     o.ArrayFlip: linear,
     o.ArrayReshape: first_linear,
     o.ArraySqueeze: linear,
+    o.ArrayFlatten: linear,
     o.ArrayExpandDims: linear,
     o.ArrayTranspose: linear,
     o.ArrayBroadcastTo: linear,
@@ -352,4 +355,5 @@ JVP_RULES: dict[type, Rule] = {
     o.ArraySolve: _solve,
     o.ArrayCholesky: _cholesky,
     o.ArrayCross: multilinear,
+    o.ArrayInner: multilinear,
 }
