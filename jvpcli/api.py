@@ -190,10 +190,18 @@ def run(kernel: Kernel, args: Sequence[Any], options: Options = DEFAULTS) -> lis
     """The kernel's results: in memory, or streamed by blocks of rows where an argument is
     ``Rows`` and the work is larger than the memory budget (``engine.stream``)."""
     if any(isinstance(a, Rows) for a in args):
-        from jvpcli.engine.stream import evaluate_rows
+        bound = sum(a.nbytes for a in args) * (1 + 2 * len(kernel.results))  # >= stream.in_memory_bytes
+        if options.memory is not None or bound > SMALL_WORK:
+            from jvpcli.engine.stream import evaluate_rows
 
-        return evaluate_rows(kernel, args, options.threads, options.memory, options.spool, options.progress)
+            return evaluate_rows(kernel, args, options.threads, options.memory, options.spool, options.progress)
+        args = [a.whole() if isinstance(a, Rows) else a for a in args]
     return evaluate(kernel, args, options.threads)
+
+
+#: work this small runs in memory under any default budget: it need not load the streaming
+#: machinery (engine.stream, threading), which is ~5 ms of a small call's start-up
+SMALL_WORK = 64 << 20
 
 
 Kinds = tuple[tuple[str, bool], ...]

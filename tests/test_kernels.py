@@ -31,8 +31,10 @@ def _files(folder):
 #: what a cached call must not load: sympy above all; rich; click (the fast path parses a plain
 #: jvp line), and the click commands; platformdirs and what it pulls in (tempfile, shutil,
 #: random), pathlib (the cache uses os.path), OpenSSL (through hashlib or hmac), dataclasses,
-#: zipfile, and the other commands' modules: each costs start-up
+#: zipfile, the streaming machinery for small arrays (threading with it), and the other
+#: commands' modules: each costs start-up
 NOT_ON_A_CACHED_CALL = [
+    *("jvpcli.engine.stream", "jvpcli.engine.memory", "threading"),
     *("sympy", "rich", "click", "jvpcli.cli.commands", "jvpcli.cli.arguments", "jvpcli.cli.study"),
     "jvpcli.kernels.compiler",
     *("platformdirs", "tempfile", "shutil", "random", "pathlib", "_hashlib", "dataclasses", "zipfile"),

@@ -264,3 +264,7 @@ def test_a_numpy_error_names_the_func_operation_with_a_caret():
     message, line, caret = info.value.render().splitlines()
     assert "'x @ W'" in message and "(2, 3), (4, 5)" in message and "gufunc" not in message
     assert line[caret.index("^") :].startswith("x @ W")
+
+
+def test_pow_takes_torchs_keywords():
+    assert jvpcli.jvp("pow(input=x, exponent=3)", 2.0).jvp == 12.0

@@ -19,7 +19,8 @@ def save_png(path: str, ts: np.ndarray, curves: Sequence[tuple[np.ndarray, np.nd
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise MissingDependencyError("--plot needs matplotlib: pip install 'jvpcli[plot]'") from None
+        message = "--plot needs matplotlib (jvpcli's 'plot' extra): pip install matplotlib"
+        raise MissingDependencyError(message) from None
     fig, axes = plt.subplots(len(curves), 1, figsize=(WIDTH, HEIGHT), dpi=DPI, squeeze=False)
     for ax, (s, line), name in zip(axes[:, 0], curves, names):
         ax.plot(ts, s, "o", markersize=3, label=f"<w, f(x + t v)>  ({name})")

@@ -70,17 +70,18 @@ def print_check(stream: TextIO, report: CheckReport, terminal: bool) -> None:
         verdict = f"[{colour[row.verdict]}]{row.verdict}[/{colour[row.verdict]}]"
         table.add_row(row.name, f"{row.max_abs:.3g}", f"{row.max_rel:.3g}", f"{row.atol:g}", f"{row.rtol:g}", verdict)
     heading = Text(f"jvp against a central difference, step {report.step:.3g}", style="bold")
-    notes = [Text(_kink_note(row.name, row.kink)) for row in report.rows if row.kink]
     console = Console(
         file=stream, force_terminal=terminal, width=None if terminal else 200, color_system="auto" if terminal else None
     )
-    console.print(Group(heading, table, *notes))
+    console.print(Group(heading, table))
+    for row in report.rows:
+        if row.kink:
+            console.print(Text(_kink_note(row.name, row.kink)), width=None if terminal else 1_000_000, soft_wrap=True)
 
 
 def _kink_note(name: str, kink: Kink) -> str:
     index = f"[{', '.join(map(str, kink.index))}]" if kink.index else ""
     return (
-        f"{name}{index}: not differentiable along v ({kink.count} of its entries): the one-sided slopes are "
-        f"{kink.left:.6g} and {kink.right:.6g}; the jvp, {kink.jvp:.6g}, lies between them, as torch's "
-        "conventions at kinks do (relu'(0) = 0, abs'(0) = 0, ties split evenly)."
+        f"{name}{index}: not differentiable along v ({kink.count} of its entries); the one-sided slopes are "
+        f"{kink.left:.6g} and {kink.right:.6g}, and the jvp, {kink.jvp:.6g}, lies between them (torch's convention)."
     )

@@ -126,3 +126,6 @@ def codegen(
     text = read_func(func)
     d = derived(text, complex_inputs, constants, dialect)
     write_atomic(out_path, module_source(text, d, __version__).encode())
+    inputs = ", ".join(s.name for s in (*d.inputs, *d.constants))
+    every = ", ".join(s.name for s in (*d.inputs, *d.tangents, *d.constants))
+    click.echo(f"jvpcli: wrote {out_path}: func({inputs}) and jvp({every}) -> (output, jvp)", err=True)

@@ -233,7 +233,7 @@ def _gelu(x: Any, approximate: str = "none") -> sp.Expr:
     return x * (1 + sp.erf(x / sp.sqrt(2))) / 2
 
 
-register("pow power", elementwise=True)(power)
+register("pow power", elementwise=True)(lambda x, y: power(x, y))  # x, y: torch's input=, exponent= bind
 register("add", elementwise=True)(lambda x, y: array(x) + array(y))
 register("subtract sub", elementwise=True)(lambda x, y: array(x) - array(y))
 register("multiply mul", elementwise=True)(lambda x, y: array(x) * array(y))

@@ -451,7 +451,13 @@ def _torch_arange(
     return _arange_of(start, stop, step, dtype, floats="float32")
 
 
-register("arange", method=False, torch=_torch_arange, readings=PRECISION)(_arange_of)
+def _numpy_arange(
+    start: Any, stop: Any = None, step: Any = 1, dtype: Any = None, device: Any = None, requires_grad: Any = False
+) -> sp.Expr:
+    return _arange_of(start, stop, step, dtype)
+
+
+register("arange", method=False, torch=_torch_arange, readings=PRECISION)(_numpy_arange)
 
 
 register("clamp_min", elementwise=True)(lambda x, lo: FUNCTIONS["clip"](x, lo=lo))
@@ -495,7 +501,7 @@ register(
     method=False,
     torch=lambda n, m=None, dtype=None, device=None, requires_grad=False: eye(n, m, dtype, "float32"),
     readings=PRECISION,
-)(lambda n, m=None, dtype=None, like=None: eye(n, m, dtype))
+)(lambda n, m=None, dtype=None: eye(n, m, dtype))
 register("inner")(lambda x, y: o.ArrayInner.make(array(x), array(y)))
 
 
