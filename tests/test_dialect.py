@@ -181,3 +181,19 @@ def test_cli_dialect_option_note_and_mixed_error(run):
 
 def test_parse_is_independent_of_the_dialect():
     assert parse("x.transpose(0, 1)") is parse("x.transpose(0, 1)")
+
+
+def test_a_def_parameter_bound_with_c_is_a_constant(run):
+    result = run(
+        "jvp", "def f(x, W):\n    return W @ x", "x=[1, 2]", "-c", "W=[[1, 0], [0, 2]]", "-v", "ones", "--format", "json"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert '"data": [1.0, 4.0]' in result.stdout and '"data": [1.0, 2.0]' in result.stdout
+
+
+def test_a_default_is_overridden_by_c(run):
+    func = "def f(x, eps=1e-5):\n    return x / (1 + eps)"
+    default = run("jvp", func, "[1.0]", "--format", "json")
+    overridden = run("jvp", func, "[1.0]", "-c", "eps=1.0", "--format", "json")
+    assert default.exit_code == 0 and overridden.exit_code == 0, (default.stderr, overridden.stderr)
+    assert '"data": [0.99999' in default.stdout and '"data": [0.5]' in overridden.stdout
