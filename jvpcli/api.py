@@ -47,7 +47,7 @@ class Options(NamedTuple):
     """How to compute: torch's ``create_graph``/``strict``, a dtype cast, threads, the disk cache;
     for inputs given as ``Rows`` (read when needed): the memory budget in bytes (default half
     the machine's), where streamed results are written (an ``arrays.npystream.Spool``) and a
-    progress callback (``engine.stream.Progress``)."""
+    progress callback (``engine.stream.Progress``); the engine."""
 
     create_graph: bool = False
     strict: bool = False
@@ -57,6 +57,9 @@ class Options(NamedTuple):
     memory: int | None = None
     spool: Any = None
     progress: Any = None
+    #: "local", or "dask": the blocks on the dask cluster at ``scheduler`` (a local one if None)
+    engine: str = "local"
+    scheduler: str | None = None
     #: how to read the spellings numpy and torch dispute: 'numpy', 'torch', or None (the text's hints)
     dialect: str | None = None
 
@@ -188,7 +191,14 @@ def run_named(kernel: Kernel, program: Program, point: Point, args: Sequence[Any
 
 def run(kernel: Kernel, args: Sequence[Any], options: Options = DEFAULTS) -> list[np.ndarray]:
     """The kernel's results: in memory, or streamed by blocks of rows where an argument is
-    ``Rows`` and the work is larger than the memory budget (``engine.stream``)."""
+    ``Rows`` and the work is larger than the memory budget (``engine.stream``), or as tasks
+    of a dask cluster (``engine.dask``)."""
+    if options.engine == "dask" or options.scheduler:
+        from jvpcli.engine.dask import evaluate_dask
+
+        return evaluate_dask(
+            kernel, args, options.scheduler, options.threads, options.memory, options.spool, options.progress
+        )
     if any(isinstance(a, Rows) for a in args):
         bound = sum(a.nbytes for a in args) * (1 + 2 * len(kernel.results))  # >= stream.in_memory_bytes
         if options.memory is not None or bound > SMALL_WORK:

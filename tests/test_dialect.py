@@ -184,9 +184,8 @@ def test_parse_is_independent_of_the_dialect():
 
 
 def test_a_def_parameter_bound_with_c_is_a_constant(run):
-    result = run(
-        "jvp", "def f(x, W):\n    return W @ x", "x=[1, 2]", "-c", "W=[[1, 0], [0, 2]]", "-v", "ones", "--format", "json"
-    )
+    func = "def f(x, W):\n    return W @ x"
+    result = run("jvp", func, "x=[1, 2]", "-c", "W=[[1, 0], [0, 2]]", "-v", "ones", "--format", "json")
     assert result.exit_code == 0, result.stderr
     assert '"data": [1.0, 4.0]' in result.stdout and '"data": [1.0, 2.0]' in result.stdout
 

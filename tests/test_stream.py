@@ -20,10 +20,23 @@ from jvpcli.engine import stream
 
 @pytest.fixture
 def small_blocks(monkeypatch):
-    """Stream from a few KiB on, in blocks of 64 KiB of inputs: many blocks on small arrays."""
-    monkeypatch.setattr(stream, "STREAM_ABOVE", 1 << 12)
-    monkeypatch.setattr(stream, "INPUT_BYTES", 1 << 16)
+    """Stream from 256 KiB on, in blocks of 16 KiB of inputs: many blocks on small arrays.
+    Gives the number of blocks of each streamed evaluation, so a test knows it streamed."""
+    monkeypatch.setattr(stream, "STREAM_ABOVE", 1 << 18)
+    monkeypatch.setattr(stream, "INPUT_BYTES", 1 << 14)
+    monkeypatch.setattr(stream, "THREAD_BYTES", 1 << 14)
     monkeypatch.setattr(stream, "resident", lambda: 0)
+    monkeypatch.setattr("jvpcli.api.SMALL_WORK", 1 << 12)
+    blocks = []
+    prepare = stream.Streamer.prepare
+
+    def counted(self, *args):
+        layout = prepare(self, *args)
+        blocks.append(len(layout.spans))
+        return layout
+
+    monkeypatch.setattr(stream.Streamer, "prepare", counted)
+    return blocks
 
 
 @pytest.mark.parametrize("kind", ["ones", "zeros", "rand", "randn"])
@@ -105,6 +118,7 @@ def test_streamed_results_equal_in_memory_ones(tmp_path, run, small_blocks, func
         else:
             np.testing.assert_allclose(got[key], want, rtol=1e-13, atol=1e-13)
     assert _files(tmp_path) == ["c.npy", "out.npz", "v.npy", "x.npy"]
+    assert small_blocks and small_blocks[0] > 3
 
 
 def test_streamed_npy_is_renamed_into_place_and_tangents_are_made_per_block(tmp_path, run, small_blocks):
@@ -117,6 +131,7 @@ def test_streamed_npy_is_renamed_into_place_and_tangents_are_made_per_block(tmp_
     # the jvp of 2x along v is 2v: v is default_rng(4).random, cast to the input's float32
     np.testing.assert_array_equal(j, 2 * np.random.default_rng(4).random(x.shape).astype(np.float32))
     assert j.dtype == np.float32 and _files(tmp_path) == ["j.npy", "x.npy"]
+    assert small_blocks and small_blocks[0] > 3
     assert oct(os.stat(tmp_path / "j.npy").st_mode & 0o777) == oct(0o666 & ~_umask())
 
 
@@ -136,7 +151,7 @@ def test_streamed_results_go_to_stdout_and_tables(tmp_path, run, small_blocks):
     np.testing.assert_array_equal(jvp, 3 * x**2)
     table = run("jvp", "x ** 3", "x.npy", "-v", "ones")
     assert table.exit_code == 0 and "shape (2000, 4)" in table.stdout
-    assert _files(tmp_path) == ["x.npy"]
+    assert _files(tmp_path) == ["x.npy"] and len(small_blocks) == 2
 
 
 def CliBytes(run):
@@ -156,6 +171,7 @@ def test_non_finite_values_are_counted_over_all_blocks(tmp_path, run, small_bloc
     result = run("jvp", "log(x)", "x.npy", "-v", "ones", "-o", "r.npz")
     assert result.exit_code == 0
     assert "output has 30 non-finite value(s)" in result.stderr and "jvp has 30" in result.stderr
+    assert small_blocks and small_blocks[0] > 3
 
 
 def test_a_kernel_that_cannot_stream_fails_before_reading(tmp_path, run, small_blocks, monkeypatch):

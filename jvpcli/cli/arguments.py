@@ -34,6 +34,8 @@ def _settings(opt: spec.Opt) -> dict[str, Any]:
         settings["default"] = opt.default
     if opt.show_default is not None:
         settings["show_default"] = opt.show_default
+    if opt.envvar is not None:
+        settings["envvar"] = opt.envvar
     return settings
 
 

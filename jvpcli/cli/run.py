@@ -41,11 +41,22 @@ class Request(NamedTuple):
     cache: bool
     memory: int | None = None
     quiet: bool = False
+    engine: str | None = None
+    scheduler: str | None = None
     dialect: str | None = None
 
     def options(self, **flags: Any) -> Options:
+        engine = self.engine or ("dask" if self.scheduler else "local")
+        scheduler = self.scheduler if engine == "dask" else None
         return Options(
-            dtype=self.dtype, threads=self.threads, cache=self.cache, memory=self.memory, dialect=self.dialect, **flags
+            dtype=self.dtype,
+            threads=self.threads,
+            cache=self.cache,
+            memory=self.memory,
+            engine=engine,
+            scheduler=scheduler,
+            dialect=self.dialect,
+            **flags,
         )
 
     def load(self, lazy: bool = False) -> tuple[Program, Point]:
@@ -62,7 +73,7 @@ def bundle(params: dict[str, Any]) -> tuple[Request, dict[str, Any]]:
     """A command's parameters, as click names them: the ``Request`` and the command's own."""
     rest = dict(params)
     read = {name: rest.pop(name) for name in ("func", "sources", "named", "tangents", "constants", "dtype", "seed")}
-    how = {name: rest.pop(name) for name in ("threads", "memory", "quiet", "dialect")}
+    how = {name: rest.pop(name) for name in ("threads", "memory", "quiet", "engine", "scheduler", "dialect")}
     return Request(**read, **how, cache=not rest.pop("no_cache")), rest
 
 

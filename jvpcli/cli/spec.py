@@ -20,7 +20,7 @@ class Opt:
     ``choice`` (of ``choices``), ``int``, ``count`` (an int >= 1), ``file`` (not a folder) or
     ``size`` (bytes, ``size``). A plain class: a NamedTuple costs ~0.3 ms to define."""
 
-    __slots__ = ("choices", "decls", "default", "dest", "help", "kind", "metavar", "show_default", "type")
+    __slots__ = ("choices", "decls", "default", "dest", "envvar", "help", "kind", "metavar", "show_default", "type")
 
     def __init__(
         self,
@@ -33,9 +33,12 @@ class Opt:
         default: Any = None,
         metavar: str | None = None,
         show_default: bool | None = None,
+        envvar: str | None = None,
     ) -> None:
         self.decls, self.dest, self.help, self.kind, self.type = decls, dest, help, kind, type
         self.choices, self.default, self.metavar, self.show_default = choices, default, metavar, show_default
+        #: an environment variable that gives the default
+        self.envvar = envvar
 
 
 DTYPES = ("float32", "float64", "complex64", "complex128")
@@ -78,6 +81,20 @@ POINT = (
         metavar="SIZE",
     ),
     Opt(("--quiet",), "quiet", "No progress bar on stderr.", kind="flag"),
+    Opt(
+        ("--engine",),
+        "engine",
+        "Where blocks run: this process, or a dask cluster (default: dask when a scheduler is given).",
+        type="choice",
+        choices=("local", "dask"),
+    ),
+    Opt(
+        ("--scheduler",),
+        "scheduler",
+        "A dask scheduler (tcp://HOST:PORT) to run the blocks on; needs jvpcli[dask].",
+        metavar="ADDRESS",
+        envvar="DASK_SCHEDULER_ADDRESS",
+    ),
     DIALECT,
 )
 
@@ -136,7 +153,7 @@ def parse(argv: Sequence[str]) -> Call | None:
 
 def _parse_command(args: list[str], options: Sequence[Opt]) -> dict[str, Any] | None:
     by_decl = {decl: opt for opt in options for decl in opt.decls}
-    values: dict[str, Any] = {opt.dest: [] if opt.kind == "many" else opt.default for opt in options}
+    values: dict[str, Any] = {opt.dest: [] if opt.kind == "many" else _default(opt) for opt in options}
     values.update((opt.dest, False) for opt in options if opt.kind == "flag")
     positional: list[str] = []
     while args:
@@ -171,6 +188,12 @@ def _parse_command(args: list[str], options: Sequence[Opt]) -> dict[str, Any] | 
         return None
     values.update((opt.dest, tuple(values[opt.dest])) for opt in options if opt.kind == "many")
     return {"func": positional[0], "sources": tuple(positional[1:]), **values}
+
+
+def _default(opt: Opt) -> Any:
+    """The default, from the option's environment variable when it is set (as click does)."""
+    value = os.environ.get(opt.envvar) if opt.envvar else None
+    return value or opt.default
 
 
 def _convert(opt: Opt, value: str) -> Any:

@@ -142,6 +142,17 @@ def evaluate_rows(
     return Streamer(kernel, rows, workers, budget, threads).run(spool or Spool(keep=False), progress)
 
 
+class Layout(NamedTuple):
+    """What the probes found: each result of row 0 (a result that does not follow the rows
+    is taken from here), which follow the rows, row 0's non-finite counts, and the blocks."""
+
+    probe: list[np.ndarray]
+    follows: list[bool]
+    first_bad: list[int]
+    rows: int
+    spans: list[tuple[int, int]]
+
+
 class Streamer:
     """One streamed evaluation: probe the results' layout, then read, compute and write blocks."""
 
@@ -164,24 +175,39 @@ class Streamer:
             for k, (a, s) in enumerate(zip(self.args, self.split))
         ]
 
-    def run(self, spool: Spool, progress: Progress | None) -> list[np.ndarray]:
-        # Two probes of 1 and 2 rows: a result follows the rows when its length does
+    def prepare(self, workers: int | None = None) -> Layout:
+        """Two probes of 1 and 2 rows (a result follows the rows when its length does), then
+        the blocks, sized for ``workers`` threads (default: this process's)."""
         one, first_bad = self.call(self.read(0, 1))
         two, _ = self.call(self.read(1, 3))
         follows = [a.ndim > 0 and b.ndim > 0 and len(a) == 1 and len(b) == 2 for a, b in zip(one, two)]
         row_bytes = sum(a[:1].nbytes for a, f in zip(one, follows) if f)
-        layout = plan(self.args, self.budget, self.workers, row_bytes)
+        layout = plan(self.args, self.budget, workers or self.workers, row_bytes)
         if layout is None:  # pragma: no cover - the first plan had room for inputs; results fit RESULT_BYTES
             raise ComputeError("no block of rows fits the memory budget (--memory)")
-        rows = layout.rows
-        outs: list[NpyOut | None] = [
-            spool.create((self.n, *a.shape[1:]), a.dtype) if f else None for a, f in zip(one, follows)
+        edges = [*range(0, self.n, layout.rows), self.n]
+        return Layout(one, follows, first_bad, layout.rows, list(itertools.pairwise(edges)))
+
+    def files(self, layout: Layout, spool: Spool) -> list[NpyOut | None]:
+        """A ``.npy`` file for each result that follows the rows."""
+        return [
+            spool.create((self.n, *a.shape[1:]), a.dtype) if f else None for a, f in zip(layout.probe, layout.follows)
         ]
-        edges = [*range(0, self.n, rows), self.n]
-        spans = list(itertools.pairwise(edges))
-        buffers = [self._buffers(rows) for _ in range(2)]
+
+    def finish(
+        self, layout: Layout, outs: Sequence[NpyOut | None], bad: Sequence[int], spool: Spool
+    ) -> list[np.ndarray]:
+        """The results, mapped from their files; one warning per result with non-finite values."""
+        counts = [b if f else c for b, c, f in zip(bad, layout.first_bad, layout.follows)]
+        warn_non_finite(self.kernel, counts)
+        return [spool.finish(out) if out is not None else value for out, value in zip(outs, layout.probe)]
+
+    def run(self, spool: Spool, progress: Progress | None) -> list[np.ndarray]:
+        layout = self.prepare()
+        outs, spans = self.files(layout, spool), layout.spans
+        buffers = [self._buffers(layout.rows) for _ in range(2)]
         total = sum(a.nbytes for a, s in zip(self.args, self.split) if s)
-        bad = [0] * len(one)
+        bad = [0] * len(outs)
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(1, thread_name_prefix="jvpcli-read") as reader:
@@ -194,13 +220,11 @@ class Streamer:
                 for out, value in zip(outs, values):
                     if out is not None:
                         out.write(lo, value)
-                bad = [b + c for b, c, f in zip(bad, counts, follows)]
+                bad = [b + c for b, c in zip(bad, counts)]
                 del values, blocks
                 if progress is not None:
                     progress(k + 1, len(spans), total * hi // self.n, total)
-        bad = [b if f else c for b, c, f in zip(bad, first_bad, follows)]
-        warn_non_finite(self.kernel, bad)
-        return [spool.finish(out) if out is not None else value for out, value in zip(outs, one)]
+        return self.finish(layout, outs, bad, spool)
 
     def _buffers(self, rows: int) -> list[np.ndarray | None]:
         """One block of each split argument, reused for every block (no page faults)."""

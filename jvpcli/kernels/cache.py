@@ -58,12 +58,7 @@ class KernelCache:
     def get(self, key: str) -> Kernel | None:
         try:
             with open(self._path(f"{key}.json"), encoding="utf-8") as fp:
-                record = json.load(fp)
-            payload, mac = record["payload"], record["mac"]
-            if not compare_digest(mac, self._mac(payload)):
-                return None
-            data = json.loads(payload)
-            return Kernel.from_dict(data["kernel"]) if data.get("key") == key else None
+                return self.unseal(json.load(fp), key)
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
@@ -71,14 +66,26 @@ class KernelCache:
         """Best effort: a cache that cannot be written never fails the command."""
         try:
             self._ensure_folder()
-            payload = json.dumps({"key": key, "kernel": kernel.to_dict()})
-            write_atomic(
-                self._path(f"{key}.json"),
-                json.dumps({"payload": payload, "mac": self._mac(payload)}).encode(),
-                mode=0o600,
-            )
+            write_atomic(self._path(f"{key}.json"), json.dumps(self.seal(key, kernel)).encode(), mode=0o600)
         except (OSError, OutputError):
             pass
+
+    def seal(self, key: str, kernel: Kernel) -> dict[str, str]:
+        """The entry of ``kernel`` under ``key``, with its MAC: what the file holds, and what a
+        dask worker receives (it checks the MAC under the same secret: a shared cache folder)."""
+        payload = json.dumps({"key": key, "kernel": kernel.to_dict()})
+        return {"payload": payload, "mac": self._mac(payload)}
+
+    def unseal(self, record: dict[str, str], key: str) -> Kernel | None:
+        """The kernel of an entry whose MAC holds under this folder's secret, else ``None``."""
+        try:
+            payload, mac = record["payload"], record["mac"]
+            if not compare_digest(mac, self._mac(payload)):
+                return None
+            data = json.loads(payload)
+            return Kernel.from_dict(data["kernel"]) if data.get("key") == key else None
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
 
     def info(self) -> tuple[int, int]:
         names = [n for n in os.listdir(self.folder) if n.endswith(".json")] if os.path.isdir(self.folder) else []

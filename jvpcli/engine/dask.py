@@ -1,0 +1,199 @@
+"""The dask engine: the streamed blocks of rows as tasks of a ``dask.distributed`` cluster.
+
+The blocks are ``dask.array`` tasks (``map_blocks`` over an array of block numbers). Each
+task is sent plain data: the kernel's cache entry (its source text and the keyed MAC of
+``kernels.cache``, which the worker checks under its own cache folder's secret, so a
+worker never runs a kernel that the client's secret did not seal, and no function is
+pickled), where its arguments are (paths or fsspec URLs that the worker reads itself,
+or the recipe of a generated tangent), its rows, and the ``.npy`` files to write its
+results into. It returns only how many non-finite values it found. Nothing large passes
+through the client, and each block runs the same code as the local engine's: the same
+numbers, bit for bit where the work is elementwise.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from jvpcli.arrays import npystream
+from jvpcli.arrays.npystream import Spool
+from jvpcli.arrays.rows import ArrayRows, Rows, from_spec
+from jvpcli.engine.evaluate import finished
+from jvpcli.engine.stream import Progress, Streamer, default_memory, evaluate_rows, plan
+from jvpcli.errors import ComputeError, MissingDependencyError
+from jvpcli.kernels.kernel import Kernel
+
+INSTALL = "pip install 'jvpcli[dask]'"
+#: a local cluster's workers, each with one thread
+LOCAL_WORKERS = 2
+#: a dask worker's memory for blocks, by default
+WORKER_MEMORY = 1 << 30
+
+
+def _distributed() -> Any:
+    try:
+        import dask.array  # noqa: F401
+        import distributed
+    except ImportError:
+        raise MissingDependencyError(f"the dask engine needs dask and distributed: {INSTALL}") from None
+    return distributed
+
+
+def evaluate_dask(
+    kernel: Kernel,
+    args: Sequence[Rows | np.ndarray],
+    scheduler: str | None = None,
+    threads: int | None = None,
+    budget: int | None = None,
+    spool: Spool | None = None,
+    progress: Progress | None = None,
+) -> list[np.ndarray]:
+    """``evaluate`` with the blocks on the cluster at ``scheduler`` (a ``LocalCluster`` of
+    ``LOCAL_WORKERS`` workers when ``None``); results in ``.npy`` files of ``spool``, which
+    the workers must see (a shared folder). Work that has no blocks of rows (a kernel that
+    mixes rows, arrays of fewer than 3 rows) runs here, as ``stream.evaluate_rows`` runs it."""
+    distributed = _distributed()
+    rows = [_visible(a if isinstance(a, Rows) else ArrayRows(np.asarray(a))) for a in args]
+    if not kernel.row_wise or plan(rows, budget or WORKER_MEMORY, threads or 1) is None:
+        # no blocks to send: in memory here where that fits, else the local engine's message
+        return evaluate_rows(kernel, rows, threads, budget, spool, progress)
+    budget = budget or min(WORKER_MEMORY, default_memory())
+    streamer = Streamer(kernel, rows, threads or 1, budget, threads or 1)
+    layout = streamer.prepare()
+    spool = spool or Spool(keep=False)
+    outs = streamer.files(layout, spool)
+    with _client(distributed, scheduler) as client:
+        counts = _run(client, kernel, streamer, layout.rows, len(layout.spans), outs, threads or 1, progress)
+    return streamer.finish(layout, outs, counts, spool)
+
+
+def _client(distributed: Any, scheduler: str | None) -> Any:
+    if scheduler:
+        try:
+            return distributed.Client(scheduler, timeout="30s", set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise ComputeError(f"cannot reach the dask scheduler at {scheduler}: {exc}") from None
+    cluster = distributed.LocalCluster(
+        n_workers=LOCAL_WORKERS, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    client = distributed.Client(cluster, set_as_default=False)
+    client.close = _closing(client.close, cluster)  # type: ignore[method-assign]
+    return client
+
+
+def _closing(close: Any, cluster: Any) -> Any:
+    def both(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return close(*args, **kwargs)
+        finally:
+            cluster.close()
+
+    return both
+
+
+def _run(
+    client: Any,
+    kernel: Kernel,
+    streamer: Streamer,
+    rows: int,
+    blocks: int,
+    outs: Sequence[npystream.NpyOut | None],
+    threads: int,
+    progress: Progress | None,
+) -> list[int]:
+    """Every block as a task; the non-finite counts of each result, added up."""
+    import dask.array as da
+    from distributed import as_completed
+
+    from jvpcli.kernels.cache import KernelCache, default_folder
+
+    key = "dask"
+    entry = KernelCache(default_folder()).seal(key, kernel)
+    numbers = da.arange(blocks, chunks=1)
+    tasks = numbers.map_blocks(
+        run_block,
+        dtype=np.int64,
+        meta=np.empty(0, np.int64),
+        chunks=((len(outs),) * blocks,),
+        entry=entry,
+        key=key,
+        args=[a.spec() for a in streamer.args],
+        split=streamer.split,
+        outs=[o.spec() if o is not None else None for o in outs],
+        rows=rows,
+        n=streamer.n,
+        threads=threads,
+    )
+    futures = client.compute(tasks.to_delayed().ravel().tolist())
+    total = sum(a.nbytes for a, s in zip(streamer.args, streamer.split) if s)
+    bad = np.zeros(len(outs), np.int64)
+    try:
+        for done, future in enumerate(as_completed(futures, loop=client.loop), 1):
+            bad += future.result()
+            if progress is not None:
+                progress(done, blocks, total * done // blocks, total)
+    except Exception as exc:
+        from jvpcli.errors import JvpcliError
+
+        if isinstance(exc, JvpcliError):
+            raise
+        raise ComputeError(f"a dask task failed: {type(exc).__name__}: {exc}") from None
+    return [int(b) for b in bad]
+
+
+def run_block(
+    number: np.ndarray,
+    entry: dict[str, str],
+    key: str,
+    args: list[tuple],
+    split: list[bool],
+    outs: list[tuple | None],
+    rows: int,
+    n: int,
+    threads: int,
+) -> np.ndarray:
+    """One block on a worker: read its rows, run the checked kernel, write its results;
+    how many non-finite values each result holds."""
+    kernel = _checked(entry["payload"], entry["mac"], key)
+    lo = int(number[0]) * rows
+    hi = min(n, lo + rows)
+    arrays = [from_spec(spec) for spec in args]
+    parts = [a.read(lo, hi) if s else a.whole() for a, s in zip(arrays, split)]
+    results, bad = finished(kernel, parts, threads)
+    for spec, value in zip(outs, results):
+        if spec is not None:
+            out = npystream.from_spec(spec)
+            out.write(lo, value)
+            out.close()
+    for a in arrays:
+        getattr(a, "close", lambda: None)()
+    return np.asarray(bad, np.int64)
+
+
+@functools.lru_cache(maxsize=64)
+def _checked(payload: str, mac: str, key: str) -> Kernel:
+    from jvpcli.kernels.cache import KernelCache, default_folder
+
+    kernel = KernelCache(default_folder()).unseal({"payload": payload, "mac": mac}, key)
+    if kernel is None:
+        raise ComputeError(
+            "the kernel's MAC does not hold under this worker's cache secret: give the workers the "
+            "client's kernel cache folder (JVPCLI_CACHE_DIR on a shared filesystem)"
+        )
+    return kernel
+
+
+def _visible(rows: Rows) -> Rows:
+    """Rows whose paths a worker in another folder reads the same (absolute, or URLs)."""
+    path = getattr(rows, "path", None)
+    if path is not None and "://" not in path:
+        rows.path = os.path.abspath(path)  # type: ignore[attr-defined]
+    base = getattr(rows, "base", None)
+    if isinstance(base, Rows):
+        _visible(base)
+    return rows
