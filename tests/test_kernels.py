@@ -34,7 +34,7 @@ def _files(folder):
 #: zipfile, the streaming machinery for small arrays (threading with it), and the other
 #: commands' modules: each costs start-up
 NOT_ON_A_CACHED_CALL = [
-    *("jvpcli.engine.stream", "jvpcli.engine.memory", "threading"),
+    *("jvpcli.engine.stream", "jvpcli.engine.memory", "threading", "threadpoolctl"),
     *("sympy", "rich", "click", "jvpcli.cli.commands", "jvpcli.cli.arguments", "jvpcli.cli.study"),
     "jvpcli.kernels.compiler",
     *("platformdirs", "tempfile", "shutil", "random", "pathlib", "_hashlib", "dataclasses", "zipfile"),

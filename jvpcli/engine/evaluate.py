@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from jvpcli.engine import blocked
+from jvpcli.engine import blas, blocked
 from jvpcli.errors import ComputeError, NonFiniteWarning, ShapeError
 from jvpcli.kernels.kernel import Kernel
 from jvpcli.kernels.loader import load
@@ -31,7 +31,7 @@ def finished(
     n_in = len(kernel.inputs)
     primal = [*args[:n_in], *args[n_in + len(kernel.extras) :]]
     single = np.result_type(*primal).char in "efF" if primal else False
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), blas.limit(kernel.source, args, threads, blocked.default_threads()):
         try:
             values, finite, fresh = blocked.run(fn, args, kernel.row_wise, threads, kernel.cost, kernel.reduces)
         except np.linalg.LinAlgError as exc:
