@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
 USAGE = 2
 COMPUTE = 1
+#: user text longer than this (a name, a SOURCE) is cut where a message quotes it
+MAX_QUOTED = 100
+MAX_MESSAGE = 2000
+_LONG = re.compile(rf"[^\s'\"]{{{MAX_QUOTED + 1},}}")
+
+
+def cut(message: str) -> str:
+    """``message`` with each overlong word (a 60,000-character name) and the whole cut short."""
+    message = _LONG.sub(lambda m: f"{m[0][:60]}...[{len(m[0])} characters]", message)
+    if len(message) > MAX_MESSAGE:
+        message = f"{message[: MAX_MESSAGE - 200]}...[{len(message)} characters]...{message[-150:]}"
+    return message
 
 
 class JvpcliError(Exception):
@@ -12,6 +26,7 @@ class JvpcliError(Exception):
     exit_code = COMPUTE
 
     def __init__(self, message: str) -> None:
+        message = cut(message)
         super().__init__(message)
         self.message = message
 
@@ -76,12 +91,20 @@ class StrictError(JvpcliError):
     """``strict=True`` and an input or output takes no part in the derivative."""
 
 
-class DialectNote(UserWarning):
+class JvpcliWarning(UserWarning):
+    """Base of what jvpcli reports without failing; the CLI shows each as one line."""
+
+
+class DialectNote(JvpcliWarning):
     """A spelling numpy and torch read differently, read as numpy's for want of a hint."""
 
 
-class NonFiniteWarning(RuntimeWarning):
+class NonFiniteWarning(JvpcliWarning, RuntimeWarning):
     """A result holds NaN or infinity (``log(0)``): reported, not an error."""
+
+
+class CacheWarning(JvpcliWarning):
+    """The kernel cache folder is not private to the user, so it is not used."""
 
 
 class CheckFailed(JvpcliError):

@@ -99,7 +99,7 @@ def test_shapeless_generators_take_the_shape_and_dtype_of_their_input():
     ("make", "message"),
     [
         (lambda p: None, "No such file"),
-        (lambda p: p.write_bytes(b"not an array"), "not a valid .npy"),
+        (lambda p: p.write_bytes(b"not an array"), "not a .npy array"),
         (lambda p: p.write_bytes(_npy_bytes(np.ones(100))[:-8]), "truncated"),
         (lambda p: np.save(p, np.array([{"a": 1}], dtype=object), allow_pickle=True), "pickled"),
     ],

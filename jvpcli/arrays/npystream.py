@@ -100,11 +100,16 @@ class Spool:
         self.paths: list[str] = []
 
     def create(self, shape: tuple[int, ...], dtype: np.dtype) -> NpyOut:
+        """A result file named as ``sinks`` names its temporaries: if this process is killed,
+        the next run that writes in the folder removes it."""
         import tempfile  # here, not at start-up: most calls stream nothing
 
-        fd, path = tempfile.mkstemp(prefix=".jvpcli-", suffix=".npy", dir=self.folder or tempfile.gettempdir())
-        os.close(fd)
-        os.unlink(path)  # NpyOut creates it exclusively, with the mode a user's file gets
+        from jvpcli.arrays import sinks
+
+        folder = self.folder or tempfile.gettempdir()
+        if not self.paths:
+            sinks.remove_debris(folder)
+        path = sinks.temp_name(folder) + ".npy"  # NpyOut creates it exclusively, with a user's file's mode
         self.paths.append(path)
         return NpyOut(path, shape, dtype)
 

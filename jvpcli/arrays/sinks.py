@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import math
@@ -94,40 +95,116 @@ def encode(fmt: str, groups: Groups, is_tuple: bool, graph: Texts | None = None)
     return to_npy(groups)
 
 
+#: temporary files are named ``.jvpcli-tmp-PID-RANDOM``: a later run removes those whose process is gone
+TEMP_PREFIX = ".jvpcli-tmp-"
+
+
 def write_atomic(path: str, data: bytes, mode: int | None = None) -> None:
-    """The file appears whole or not at all: a temporary beside it, then a rename."""
+    """The file appears whole or not at all, and a killed write leaves nothing behind."""
     with open_atomic(path, mode) as fp:
         fp.write(data)
 
 
 @contextlib.contextmanager
 def open_atomic(path: str, mode: int | None = None) -> Iterator[BinaryIO]:
-    """A file to write that appears at ``path`` whole, when the block ends without error,
-    or not at all (a temporary beside it, then a rename)."""
-    import tempfile  # here, not at start-up: most calls write to stdout
+    """A file to write that appears at ``path`` whole, when the block ends without error, or not at all.
 
+    On Linux the data goes to an unnamed file (``O_TMPFILE``) that is linked into the folder
+    only when complete, then renamed over ``path``; elsewhere to a named temporary. A kill in
+    between leaves a ``TEMP_PREFIX`` file naming its process, which the next write removes.
+    """
     folder = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".jvpcli-", dir=folder)
-    except OSError as exc:
-        raise OutputError(f"cannot write '{path}': {exc.strerror}") from None
     umask = os.umask(0)
     os.umask(umask)
+    remove_debris(folder)
+    tmp: str | None = None
     try:
-        os.fchmod(fd, 0o666 & ~umask if mode is None else mode)
-        with os.fdopen(fd, "wb") as fp:
+        fd, tmp = _create(folder, 0o666 & ~umask if mode is None else mode)
+    except OSError as exc:
+        raise OutputError(f"cannot write '{path}': {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb", closefd=False) as fp:
             yield fp
             fp.flush()
-            os.fsync(fp.fileno())
+            os.fsync(fd)
+        if tmp is None:
+            tmp = temp_name(folder)
+            _link(fd, tmp)
         os.replace(tmp, path)
+        tmp = None
     except OSError as exc:
-        os.unlink(tmp)
         raise OutputError(f"cannot write '{path}': {exc.strerror}") from None
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    finally:
+        os.close(fd)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def _create(folder: str, mode: int) -> tuple[int, str | None]:
+    """An unnamed file in ``folder`` (None for its name), else a named temporary."""
+    anonymous = getattr(os, "O_TMPFILE", 0)
+    if anonymous and os.path.isdir("/proc/self/fd"):
+        try:
+            fd = os.open(folder, anonymous | os.O_WRONLY | os.O_CLOEXEC, mode)
+            os.fchmod(fd, mode)
+            return fd, None
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+                raise
+    tmp = temp_name(folder)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode)
+    os.fchmod(fd, mode)
+    return fd, tmp
+
+
+def _link(fd: int, name: str) -> None:
+    """Give the unnamed file ``fd`` a name: linkat(AT_SYMLINK_FOLLOW) of /proc/self/fd/FD (a
+    directory descriptor makes Python call linkat rather than link, which would not follow)."""
+    proc = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.link(str(fd), name, src_dir_fd=proc, follow_symlinks=True)
+    finally:
+        os.close(proc)
+
+
+def temp_name(folder: str) -> str:
+    """A fresh temporary's name in ``folder``, carrying this process's PID."""
+    return os.path.join(folder, f"{TEMP_PREFIX}{os.getpid()}-{os.urandom(6).hex()}")
+
+
+def remove_debris(folder: str) -> None:
+    """Remove the temporaries of writes whose process was killed (its PID is gone)."""
+    try:
+        entries = [e for e in os.scandir(folder) if e.name.startswith(TEMP_PREFIX)]
+    except OSError:
+        return
+    for entry in entries:
+        pid = entry.name[len(TEMP_PREFIX) :].partition("-")[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_uid == os.geteuid():
+                os.unlink(entry.path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
 
 
 def write_stream(stream: BinaryIO, data: bytes) -> None:
-    stream.write(data)
+    """All of ``data``: a buffered write can stop short (a pipe whose reader left) and say so only
+    in its count; the next write then raises."""
+    view = memoryview(data)
+    while view:
+        n = stream.write(view)
+        if not n:
+            raise OSError(errno.EIO, "standard output took no more data")
+        view = view[n:]
     stream.flush()

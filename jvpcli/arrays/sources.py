@@ -10,15 +10,19 @@ import ast
 import io
 import math
 import os
+import stat
 import warnings
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
+from jvpcli.arrays import limits, npy
 from jvpcli.arrays.rows import ArrayRows, Generated, NpyRows, Rows
 from jvpcli.errors import SourceError, UsageError
 
+#: .npy files (and uncompressed .npz members) from this size are mapped, not read
+MMAP_BYTES = NpyRows.MAP_FROM
 LIKE_GENERATORS = frozenset({"ones", "zeros", "rand", "randn"})
 _TEXT_DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}
 
@@ -26,16 +30,23 @@ _TEXT_DELIMITERS = {".csv": ",", ".tsv": "\t", ".txt": None}
 class SourceReader:
     """Reads SOURCEs in turn: one random generator and one standard-input buffer per command."""
 
-    def __init__(self, stdin: BinaryIO | None = None, seed: int = 0) -> None:
+    def __init__(self, stdin: BinaryIO | None = None, seed: int = 0, max_bytes: int | None = None) -> None:
         self.stdin, self.seed = stdin, seed
-        self._buffer: io.BytesIO | None = None
+        self.max_bytes = limits.default_max_bytes() if max_bytes is None else max_bytes
         self._stdin_count = 0
         #: where the next ``rand`` starts in the seed's stream, and the next ``randn`` page
         self._drawn = self._pages = 0
 
     def read(self, text: str, like: Rows | np.ndarray | None = None) -> np.ndarray:
         """The array SOURCE ``text`` names, whole."""
-        return self.open(text, like).whole()
+        return self.whole(self.open(text, like))
+
+    def whole(self, rows: Rows) -> np.ndarray:
+        """``rows`` in memory: what is made or cast for it here must fit in ``max_bytes`` (a file's
+        rows are read or mapped, and what is in memory already was checked as it was read)."""
+        if not isinstance(rows, (ArrayRows, NpyRows)):
+            _check_size(rows.nbytes, self.max_bytes, repr(rows), "would take")
+        return rows.whole()
 
     def open(self, text: str, like: Rows | np.ndarray | None = None) -> Rows:
         """SOURCE ``text`` as rows: a ``.npy`` file or a generator is read or made only when
@@ -48,28 +59,46 @@ class SourceReader:
             return self._generate(text, like.shape).astype(like.dtype)
         path, _, key = text.partition(".npz:")
         if key:
-            return ArrayRows(_read_npz(path + ".npz", key))
+            return ArrayRows(_read_npz(path + ".npz", key, self.max_bytes))
         suffix = os.path.splitext(text)[1].lower()
         if suffix == ".npy":
             return open_npy(text)
         if suffix == ".npz":
-            return ArrayRows(_read_npz(text, None))
+            return ArrayRows(_read_npz(text, None, self.max_bytes))
         if suffix in _TEXT_DELIMITERS:
-            return ArrayRows(_read_text(text, _TEXT_DELIMITERS[suffix]))
+            return ArrayRows(_read_text(text, _TEXT_DELIMITERS[suffix], self.max_bytes))
         return self._literal(text)
+
+    def finish(self) -> None:
+        """Every SOURCE is read: standard input, when '-' read from it, must hold nothing more."""
+        if self._stdin_count and self.stdin is not None and self.stdin.read(1):
+            raise UsageError(
+                f"standard input holds more than the {self._stdin_count} array(s) that '-' asks for: "
+                "give one '-' per array"
+            )
 
     # ---- standard input ----------------------------------------------------------
     def _next_stdin(self) -> np.ndarray:
-        if self._buffer is None:
-            data = self.stdin.read() if self.stdin is not None else b""
-            if not data:
-                raise SourceError("standard input is empty, but '-' asks for an array from it")
-            self._buffer = io.BytesIO(data)
+        """The next record, read straight from the stream: never more than it declares, within the limit."""
         self._stdin_count += 1
-        remaining = len(self._buffer.getbuffer()) - self._buffer.tell()
-        if remaining == 0:
+        where = f"standard input (array {self._stdin_count})"
+        stream: Any = self.stdin
+        if stream is None:
+            raise SourceError("there is no standard input, but '-' asks for an array from it")
+        first = _read_exact(stream, 1)
+        if not first:
+            if self._stdin_count == 1:
+                raise SourceError("standard input is empty, but '-' asks for an array from it")
             raise SourceError(f"standard input holds fewer arrays than the {self._stdin_count} that '-' asks for")
-        return _read_npy(self._buffer, remaining, f"standard input (array {self._stdin_count})")
+        pending = [first]
+
+        def read(n: int) -> bytes:
+            head = pending.pop() if pending else b""
+            return head + _read_exact(stream, n - len(head))
+
+        header = npy.read_header(read, where)
+        _check_size(header.nbytes, self.max_bytes, where)
+        return npy.read_into(stream.readinto, header, where)
 
     # ---- literals and generators ---------------------------------------------------
     def _literal(self, text: str) -> Rows:
@@ -98,6 +127,7 @@ class SourceReader:
         try:
             if name in LIKE_GENERATORS:
                 return self._made(name, _shape(*args))
+            _check_size(8 * _count(name, args), self.max_bytes, f"{name}{_shown(args)}", "would take")
             return ArrayRows(_GENERATORS[name](*args))
         except (TypeError, ValueError, MemoryError) as exc:
             raise SourceError(f"cannot make {name}{tuple(args)!r}: {exc}") from None
@@ -128,6 +158,37 @@ _GENERATORS: dict[str, Callable[..., np.ndarray]] = {
     "eye": lambda n, m=None: np.eye(int(n), None if m is None else int(m)),
 }
 _NAMES = frozenset({*_GENERATORS, *LIKE_GENERATORS})
+
+
+def _count(name: str, args: tuple) -> int:
+    """How many numbers a generator makes, before it makes them (a bad argument counts as none)."""
+    numbers = [a for a in args if isinstance(a, (int, float)) and not isinstance(a, bool) and math.isfinite(a)]
+    if not numbers or len(numbers) != len(args):
+        return 0
+    if name in ("ones", "zeros", "rand", "randn"):
+        return math.prod(abs(int(a)) for a in numbers)
+    if name == "linspace":
+        return abs(int(numbers[2])) if len(numbers) > 2 else 50
+    if name == "eye":
+        return abs(int(numbers[0])) * abs(int(numbers[-1]))
+    start, stop, step = (0, *numbers, 1)[-3:] if len(numbers) == 1 else (*numbers, 1)[:3]
+    return max(0, math.ceil((stop - start) / step)) if step else 0
+
+
+def _shown(args: tuple) -> str:
+    return "(" + ", ".join(map(str, args))[:60] + ")"
+
+
+def _read_exact(stream: BinaryIO, n: int) -> bytes:
+    """``n`` bytes, or fewer at the end of the stream (a pipe returns what it has)."""
+    parts, left = [], n
+    while left > 0:
+        part = stream.read(left)
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
 
 
 def _is_literal(node: ast.AST) -> bool:
@@ -162,80 +223,105 @@ def _number(node: ast.AST, text: str) -> object:
 
 
 # ---- files -------------------------------------------------------------------------
-def _read_npy(fp: BinaryIO, available: int, where: str) -> np.ndarray:
-    """One .npy record from ``fp``, refused if its header promises more than ``available`` bytes."""
-    start = fp.tell()
-    _npy_header(fp, available, where)
-    fp.seek(start)
+def _open(path: str) -> io.BufferedReader:
+    """A regular file, opened without blocking: a FIFO or a device named like a data file is refused."""
     try:
-        return np.load(fp, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise SourceError(f"cannot read {where}: {exc}") from None
-
-
-def _npy_header(fp: BinaryIO, available: int, where: str) -> tuple[tuple[int, ...], bool, np.dtype]:
-    """The shape, order and dtype of the .npy record at ``fp``, checked against the
-    ``available`` bytes; ``fp`` is left at the record's data."""
-    start = fp.tell()
-    try:
-        version = np.lib.format.read_magic(fp)
-        header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        shape, fortran, dtype = header(fp)
-    except (ValueError, OSError, EOFError) as exc:
-        raise SourceError(f"{where} is not a valid .npy array: {exc}") from None
-    if dtype.hasobject:
-        raise SourceError(f"{where} holds Python objects (pickled data), which jvpcli does not load")
-    need = math.prod(shape) * dtype.itemsize
-    have = available - (fp.tell() - start)
-    if need > have:
-        raise SourceError(
-            f"{where} is truncated: its header says shape {shape} {dtype} ({need} bytes), but only {have} bytes follow"
-        )
-    return shape, fortran, dtype
-
-
-def _open(path: str) -> BinaryIO:
-    try:
-        return open(path, "rb")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise SourceError(f"cannot read '{path}': {exc.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise SourceError(f"cannot read '{path}': not a regular file (give '-' to read a stream)")
+    return os.fdopen(fd, "rb")
+
+
+def _check_size(nbytes: int, limit: int, where: str, what: str = "holds") -> None:
+    if nbytes > limit:
+        raise SourceError(
+            f"{where} {what} {limits.describe(nbytes)}, more than the limit of {limits.describe(limit)} (--max-bytes)"
+        )
 
 
 def open_npy(path: str) -> NpyRows:
-    """A ``.npy`` file as rows: only its header is read here, and checked."""
+    """A ``.npy`` file as rows: only its header is read here, by jvpcli's own parser, and checked
+    against the file's size (rows are read, or the whole file mapped, when asked for)."""
+    where = f"'{path}'"
     with _open(path) as fp:
-        shape, fortran, dtype = _npy_header(fp, os.fstat(fp.fileno()).st_size, f"'{path}'")
-        return NpyRows(path, fp.tell(), shape, dtype, fortran)
+        header = npy.read_header(fp.read, where)
+        _check_follows(header, os.fstat(fp.fileno()).st_size - header.offset, where)
+        return NpyRows(path, header.offset, header.shape, header.dtype, header.fortran)
 
 
-def _read_npz(path: str, key: str | None) -> np.ndarray:
+def _check_follows(header: npy.Header, have: int, where: str) -> None:
+    if header.nbytes > have:
+        raise SourceError(
+            f"{where} is truncated: its header says shape {header.shape} {header.dtype} "
+            f"({header.nbytes} bytes), but only {max(have, 0)} bytes follow"
+        )
+
+
+def _read_npz(path: str, key: str | None, max_bytes: int) -> np.ndarray:
     import zipfile  # here, not at start-up: most calls read no archive
 
-    _open(path).close()
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = {n[:-4]: n for n in archive.namelist() if n.endswith(".npy")}
-            if key is None:
-                if len(names) != 1:
-                    raise SourceError(
-                        f"'{path}' holds {len(names)} arrays ({', '.join(sorted(names))}); name one as {path}:KEY"
-                    )
-                key = next(iter(names))
-            if key not in names:
-                raise SourceError(f"'{path}' has no array '{key}'; it holds {', '.join(sorted(names))}")
-            info = archive.getinfo(names[key])
-            with archive.open(info) as member:
-                data = io.BytesIO(member.read(info.file_size))
-            return _read_npy(data, info.file_size, f"'{path}:{key}'")
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise SourceError(f"'{path}' is not a valid .npz archive: {exc}") from None
+    with _open(path) as fp:
+        try:
+            with zipfile.ZipFile(fp) as archive:
+                return _read_member(archive, fp, path, key, max_bytes)
+        except SourceError:
+            raise
+        except Exception as exc:  # zipfile, zlib, bz2, lzma on untrusted bytes: any failure is a bad archive
+            raise SourceError(f"'{path}' is not a valid .npz archive: {exc}") from None
 
 
-def _read_text(path: str, delimiter: str | None) -> np.ndarray:
-    _open(path).close()
+def _read_member(archive: Any, fp: io.BufferedReader, path: str, key: str | None, max_bytes: int) -> np.ndarray:
+    import zipfile
+
+    names = {n[:-4]: n for n in archive.namelist() if n.endswith(".npy")}
+    if key is None:
+        if len(names) != 1:
+            shown = ", ".join(sorted(names)[:20]) + (", ..." if len(names) > 20 else "")
+            raise SourceError(f"'{path}' holds {len(names)} arrays ({shown}); name one as {path}:KEY")
+        key = next(iter(names))
+    if key not in names:
+        raise SourceError(f"'{path}' has no array '{key}'; it holds {', '.join(sorted(names)[:20])}")
+    info, where = archive.getinfo(names[key]), f"'{path}:{key}'"
+    stored = info.compress_type == zipfile.ZIP_STORED
+    if stored and info.file_size >= MMAP_BYTES:
+        return _map_stored(fp, info, where)
+    _check_size(info.file_size, max_bytes, where, "inflates to")
+    if not stored and info.file_size > max(limits.RATIO_GRACE, limits.MAX_RATIO * info.compress_size):
+        raise SourceError(
+            f"{where} inflates to {limits.describe(info.file_size)} from {limits.describe(info.compress_size)}, "
+            f"more than {limits.MAX_RATIO} times: refused as a likely zip bomb (numpy.savez, uncompressed, "
+            "is read without inflating)"
+        )
+    with archive.open(info) as member:  # zipfile stops at the declared size and checks the CRC
+        header = npy.read_header(member.read, where)
+        _check_follows(header, info.file_size - header.offset, where)
+        array = npy.read_into(member.readinto, header, where)
+        member.read(1)  # the end of the member: zipfile checks its CRC there
+        return array
+
+
+def _map_stored(fp: io.BufferedReader, info: Any, where: str) -> np.ndarray:
+    """An uncompressed member is a .npy record inside the archive: map it in place."""
+    fp.seek(info.header_offset)
+    local = fp.read(30)  # zipfile's local file header: names and extra fields follow it
+    if len(local) < 30 or local[:4] != b"PK\x03\x04":
+        raise SourceError(f"{where}: the archive's local header is damaged")
+    start = info.header_offset + 30 + int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30], "little")
+    fp.seek(start)
+    header = npy.read_header(fp.read, where)
+    _check_follows(header, min(info.file_size, os.fstat(fp.fileno()).st_size - start) - header.offset, where)
+    return np.memmap(fp, header.dtype, "r", start + header.offset, header.shape, header.order)  # type: ignore[call-overload]
+
+
+def _read_text(path: str, delimiter: str | None, max_bytes: int) -> np.ndarray:
+    with _open(path) as fp:
+        _check_size(os.fstat(fp.fileno()).st_size * limits.TEXT_EXPANSION, max_bytes, f"'{path}'", "may hold")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         try:
             return np.loadtxt(path, delimiter=delimiter, dtype=np.float64)
-        except (ValueError, UserWarning) as exc:
+        except (ValueError, UserWarning, UnicodeError, IndexError, TypeError, OverflowError) as exc:
             raise SourceError(f"cannot read '{path}': {exc}") from None

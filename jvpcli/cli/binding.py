@@ -91,6 +91,7 @@ def load(
     xs = {n: reader.open(s) for n, s in inputs.items()}
     ts = {n: reader.open(s, like=_like(xs[n])) for n, s in tsrc.items()} if tsrc is not None else None
     cs = {n: reader.open(s) for n, s in consts.items()}
+    reader.finish()
     return Bound(xs, ts, cs)
 
 

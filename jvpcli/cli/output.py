@@ -11,6 +11,7 @@ import numpy as np
 from jvpcli.api import JvpResult
 from jvpcli.arrays import sinks
 from jvpcli.arrays.npystream import Spool
+from jvpcli.cli import streams
 from jvpcli.errors import UsageError
 
 
@@ -31,7 +32,8 @@ def emit(result: JvpResult, fmt: str, only: str | None, out_path: str | None, sp
     if fmt == "table":
         from jvpcli.cli.render import print_tables
 
-        print_tables(sys.stdout, groups, is_tuple, graph, sys.stdout.isatty())
+        with streams.writing():
+            print_tables(sys.stdout, groups, is_tuple, graph, sys.stdout.isatty())
         return
     arrays = [a for group in groups.values() for a in group]
     if fmt == "npy" and out_path is not None and len(arrays) != 1:
@@ -40,10 +42,7 @@ def emit(result: JvpResult, fmt: str, only: str | None, out_path: str | None, sp
         )
     if not any(isinstance(a, np.memmap) for a in arrays):
         data = sinks.encode(fmt, groups, is_tuple, graph)
-        if out_path is not None:
-            sinks.write_atomic(out_path, data)
-        else:
-            sinks.write_stream(sys.stdout.buffer, data)
+        _deliver(data, out_path)
         return
     # streamed results: files, copied block by block (or renamed into place), never whole
     if fmt == "json":
@@ -51,7 +50,7 @@ def emit(result: JvpResult, fmt: str, only: str | None, out_path: str | None, sp
         if size > JSON_LIMIT:
             raise UsageError(f"the results are {size} bytes: too large for JSON; write -o PATH.npy or PATH.npz")
         data = sinks.encode(fmt, groups, is_tuple, graph)
-        sinks.write_atomic(out_path, data) if out_path is not None else sinks.write_stream(sys.stdout.buffer, data)
+        _deliver(data, out_path)
         return
     (only_one,) = arrays if len(arrays) == 1 else (None,)
     if out_path is not None and fmt == "npy" and spool is not None and _spooled(only_one, spool, out_path):
@@ -61,8 +60,17 @@ def emit(result: JvpResult, fmt: str, only: str | None, out_path: str | None, sp
         with sinks.open_atomic(out_path) as fp:
             _write_files(fp, fmt, groups, is_tuple)
     else:
-        _write_files(sys.stdout.buffer, fmt, groups, is_tuple)
-        sys.stdout.buffer.flush()
+        with streams.writing():
+            _write_files(sys.stdout.buffer, fmt, groups, is_tuple)
+            sys.stdout.buffer.flush()
+
+
+def _deliver(data: bytes, out_path: str | None) -> None:
+    if out_path is not None:
+        sinks.write_atomic(out_path, data)
+    else:
+        with streams.writing():
+            sinks.write_stream(sys.stdout.buffer, data)
 
 
 def _write_files(fp: BinaryIO, fmt: str, groups: sinks.Groups, is_tuple: bool) -> None:

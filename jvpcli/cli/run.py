@@ -41,6 +41,8 @@ class Request(NamedTuple):
     cache: bool
     memory: int | None = None
     quiet: bool = False
+    #: the most bytes one array read or made in memory may take (None: --memory, else a share of memory)
+    max_bytes: int | None = None
     engine: str | None = None
     scheduler: str | None = None
     dialect: str | None = None
@@ -62,10 +64,10 @@ class Request(NamedTuple):
     def load(self, lazy: bool = False) -> tuple[Program, Point]:
         """FUNC and its arrays; with ``lazy``, files and generators stay ``Rows`` (read when needed)."""
         program = parse(read_func(self.func))
-        reader = SourceReader(stdin=sys.stdin.buffer if sys.stdin else None, seed=self.seed)
+        reader = SourceReader(sys.stdin.buffer if sys.stdin else None, self.seed, self.max_bytes or self.memory)
         bound = load(program, self.sources, self.named, self.tangents, self.constants, reader)
         if not lazy:
-            bound = Bound(*({n: r.whole() for n, r in g.items()} if g is not None else None for g in bound))  # type: ignore[arg-type]
+            bound = Bound(*({n: reader.whole(r) for n, r in g.items()} if g is not None else None for g in bound))  # type: ignore[arg-type]
         return program, prepare(bound.inputs, bound.tangents, bound.constants, self.dtype)
 
 
@@ -73,7 +75,9 @@ def bundle(params: dict[str, Any]) -> tuple[Request, dict[str, Any]]:
     """A command's parameters, as click names them: the ``Request`` and the command's own."""
     rest = dict(params)
     read = {name: rest.pop(name) for name in ("func", "sources", "named", "tangents", "constants", "dtype", "seed")}
-    how = {name: rest.pop(name) for name in ("threads", "memory", "quiet", "engine", "scheduler", "dialect")}
+    how = {
+        name: rest.pop(name) for name in ("threads", "memory", "quiet", "max_bytes", "engine", "scheduler", "dialect")
+    }
     return Request(**read, **how, cache=not rest.pop("no_cache")), rest
 
 

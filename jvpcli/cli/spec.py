@@ -82,6 +82,14 @@ POINT = (
     ),
     Opt(("--quiet",), "quiet", "No progress bar on stderr.", kind="flag"),
     Opt(
+        ("--max-bytes",),
+        "max_bytes",
+        "The most one array read or made in memory may take (stdin, .npz members, text, generators; "
+        "default: --memory, else half the memory jvpcli may use).",
+        type="size",
+        metavar="SIZE",
+    ),
+    Opt(
         ("--engine",),
         "engine",
         "Where blocks run: this process, or a dask cluster (default: dask when a scheduler is given).",

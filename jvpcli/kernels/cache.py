@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 from collections.abc import Sequence
 
@@ -49,30 +50,48 @@ def cache_key(parts: Sequence[object]) -> str:
     return blake2b(json.dumps([__version__, FORMAT, *parts], sort_keys=True).encode(), digest_size=32).hexdigest()
 
 
+#: the largest cache file read; anything larger is not a kernel jvpcli wrote
+MAX_ENTRY = 16 * 2**20
+SECRET_BYTES = 32
+_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+#: folders already found untrusted in this process: each is reported once
+_WARNED: set[str] = set()
+
+
 class KernelCache:
-    """One folder of kernel files (plain ``os.path``: importing pathlib is ~5 ms of a cached call)."""
+    """One folder of kernel files (plain ``os.path``: importing pathlib is ~5 ms of a cached call).
+
+    Trusted as ssh trusts ``~/.ssh``: only a folder owned by the user and writable by no one
+    else, and in it only regular files of the user's, opened relative to the folder without
+    following links and without blocking, of bounded size.
+    """
 
     def __init__(self, folder: str | os.PathLike[str]) -> None:
         self.folder = os.fspath(folder)
 
     def get(self, key: str) -> Kernel | None:
-        try:
-            with open(self._path(f"{key}.json"), encoding="utf-8") as fp:
-                return self.unseal(json.load(fp), key)
-        except (OSError, ValueError, KeyError, TypeError):
+        folder = self._open()
+        if folder is None:
             return None
+        try:
+            return self.unseal(json.loads(_read(folder, f"{key}.json", MAX_ENTRY)), key)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+        finally:
+            os.close(folder)
 
     def put(self, key: str, kernel: Kernel) -> None:
         """Best effort: a cache that cannot be written never fails the command."""
         try:
-            self._ensure_folder()
-            write_atomic(self._path(f"{key}.json"), json.dumps(self.seal(key, kernel)).encode(), mode=0o600)
-        except (OSError, OutputError):
+            record = json.dumps(self.seal(key, kernel)).encode()
+            write_atomic(self._path(f"{key}.json"), record, mode=0o600)
+        except (OSError, OutputError, ValueError):
             pass
 
     def seal(self, key: str, kernel: Kernel) -> dict[str, str]:
         """The entry of ``kernel`` under ``key``, with its MAC: what the file holds, and what a
         dask worker receives (it checks the MAC under the same secret: a shared cache folder)."""
+        self._ensure_folder()
         payload = json.dumps({"key": key, "kernel": kernel.to_dict()})
         return {"payload": payload, "mac": self._mac(payload)}
 
@@ -84,7 +103,7 @@ class KernelCache:
                 return None
             data = json.loads(payload)
             return Kernel.from_dict(data["kernel"]) if data.get("key") == key else None
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, OutputError):
             return None
 
     def info(self) -> tuple[int, int]:
@@ -96,35 +115,95 @@ class KernelCache:
 
         count = self.info()[0]
         if os.path.isdir(self.folder):
-            shutil.rmtree(self.folder)
+            try:
+                shutil.rmtree(self.folder)
+            except OSError as exc:
+                raise OutputError(f"cannot clear the kernel cache {self.folder}: {exc.strerror}") from None
         return count
 
     def _path(self, name: str) -> str:
         return os.path.join(self.folder, name)
 
     def _ensure_folder(self) -> None:
-        os.makedirs(self.folder, mode=0o700, exist_ok=True)
-        os.chmod(self.folder, 0o700)
+        if not os.path.exists(self.folder):
+            os.makedirs(self.folder, mode=0o700, exist_ok=True)
+            os.chmod(self.folder, 0o700)
 
-    def _secret(self) -> bytes:
-        path = self._path(SECRET)
+    def _open(self) -> int | None:
+        """A descriptor of the folder, or None when it is missing or not to be trusted."""
         try:
-            return _read_bytes(path)
+            fd = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            return None
+        if _trusted(fd, self.folder):
+            return fd
+        os.close(fd)
+        return None
+
+    def _secret(self, folder: int) -> bytes:
+        try:
+            secret = _read(folder, SECRET, SECRET_BYTES)
         except FileNotFoundError:
-            self._ensure_folder()
             try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                fd = os.open(SECRET, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=folder)
             except FileExistsError:  # another process made it first
-                return _read_bytes(path)
+                return self._secret(folder)
             with os.fdopen(fd, "wb") as fp:
-                fp.write(os.urandom(32))
-            return _read_bytes(path)
+                fp.write(os.urandom(SECRET_BYTES))
+            secret = _read(folder, SECRET, SECRET_BYTES)
+        if len(secret) != SECRET_BYTES:
+            raise ValueError("the cache secret is not one jvpcli wrote")
+        return secret
 
     def _mac(self, payload: str) -> str:
-        """BLAKE2b keyed with the folder's secret: a MAC by design, no HMAC construction needed."""
-        return blake2b(payload.encode(), key=self._secret(), digest_size=32).hexdigest()
+        """BLAKE2b keyed with the folder's secret: a MAC by design, no HMAC construction needed.
+        A folder that is missing or not to be trusted has no secret to use."""
+        folder = self._open()
+        if folder is None:
+            raise OutputError(f"the kernel cache {self.folder} is missing or not private to you")
+        try:
+            secret = self._secret(folder)
+        finally:
+            os.close(folder)
+        return blake2b(payload.encode(), key=secret, digest_size=32).hexdigest()
 
 
-def _read_bytes(path: str) -> bytes:
-    with open(path, "rb") as fp:
-        return fp.read()
+def _trusted(fd: int, folder: str) -> bool:
+    st = os.fstat(fd)
+    reason = ""
+    if st.st_uid != os.geteuid():
+        reason = f"owned by another user (uid {st.st_uid})"
+    elif st.st_mode & 0o022:
+        reason = f"writable by group or others (mode {st.st_mode & 0o777:o})"
+    if reason and folder not in _WARNED:
+        import warnings
+
+        from jvpcli.errors import CacheWarning
+
+        _WARNED.add(folder)
+        warnings.warn(
+            f"not using the kernel cache {folder}: it is {reason}, so its kernels could be anyone's; "
+            "use a folder of your own with mode 0700 (chmod 700, or set JVPCLI_CACHE_DIR)",
+            CacheWarning,
+            stacklevel=4,
+        )
+    return not reason
+
+
+def _read(folder: int, name: str, limit: int) -> bytes:
+    """A regular file of the user's, at most ``limit`` bytes: never a link, a FIFO or a device."""
+    fd = os.open(name, _READ, dir_fd=folder)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_size > limit:
+            raise ValueError(f"{name} is not a file jvpcli wrote")
+        chunks, left = [], limit + 1
+        while left > 0:
+            chunk = os.read(fd, left)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)

@@ -8,13 +8,19 @@ source is plain text that could be written to disk and imported.
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Sequence
 
 import numpy as np
 import sympy as sp
 from sympy.printing.numpy import SciPyPrinter
 
+from jvpcli.errors import JvpcliError
 from jvpcli.symbolic import dag
+
+
+class NoPrinterError(JvpcliError):
+    """An expression node no printer covers: a gap in jvpcli, never the user's fault."""
 
 
 class KernelPrinter(SciPyPrinter):
@@ -26,7 +32,31 @@ class KernelPrinter(SciPyPrinter):
         super().__init__({"fully_qualified_modules": True, "inline": True, "allow_unknown_functions": False})
 
     def _print_Float(self, expr: sp.Float) -> str:
-        return repr(float(expr)) if expr._prec <= 53 else super()._print_Float(expr)
+        value = float(expr)
+        if not math.isfinite(value):  # beyond float64's range: what numpy makes of it
+            return "numpy.nan" if value != value else ("numpy.inf" if value > 0 else "(-numpy.inf)")
+        return repr(value) if expr._prec <= 53 else super()._print_Float(expr)
+
+    def _print_Integer(self, expr: sp.Integer) -> str:
+        """Beyond int64 numpy refuses a Python int (OverflowError): the float64 numpy would compute."""
+        if abs(int(expr)) < 2**63:
+            return super()._print_Integer(expr)
+        return self._print_Float(sp.Float(expr))
+
+    def _print_Rational(self, expr: sp.Rational) -> str:
+        if abs(expr.p) < 2**63 and expr.q < 2**63:
+            return super()._print_Rational(expr)
+        return self._print_Float(sp.Float(expr))
+
+    def _print_ComplexInfinity(self, expr: sp.Expr) -> str:
+        return "numpy.nan"  # no sign, no IEEE value
+
+    def _print_not_supported(self, expr: sp.Expr) -> str:
+        """A constant in a function numpy lacks (``zeta(3)``) is its value; anything else is a gap."""
+        if isinstance(expr, sp.Expr) and expr.is_number:
+            z = complex(expr.evalf(30))
+            return self._print(sp.Float(z.real) + sp.Float(z.imag) * sp.I if z.imag else sp.Float(z.real))
+        raise NoPrinterError(f"jvpcli cannot write numpy code for {type(expr).__name__}")
 
     def _print_Pi(self, expr: sp.Expr) -> str:
         return "numpy.pi"

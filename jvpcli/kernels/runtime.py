@@ -46,9 +46,10 @@ def _axes(x: np.ndarray, axis: int | tuple | None) -> tuple[int, ...]:
     return tuple(normalize_axis_tuple(axis, x.ndim))
 
 
-def size(x: np.ndarray, axis: int | tuple | None = None) -> int:
-    """How many elements a reduction over ``axis`` combines."""
-    return int(np.prod([np.shape(x)[a] for a in _axes(np.asarray(x), axis)], dtype=np.int64))
+def size(x: np.ndarray, axis: int | tuple | None = None) -> np.float64:
+    """How many elements a reduction over ``axis`` combines: a numpy number, so that
+    ``1/(size - 1)`` of one element is IEEE's infinity, not Python's ZeroDivisionError."""
+    return np.float64(np.prod([np.shape(x)[a] for a in _axes(np.asarray(x), axis)], dtype=np.int64))
 
 
 def prod_except(x: np.ndarray, axis: int | tuple | None = None) -> np.ndarray:

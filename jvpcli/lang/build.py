@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,11 +17,13 @@ from typing import Any
 
 import sympy as sp
 
+from jvpcli.lang import constants
 from jvpcli.lang import functions as fn
 from jvpcli.lang.dialect import DIALECTS
 from jvpcli.lang.parse import CHAINS, MAX_DEPTH, MODULES, SUBMODULES, Function, Program, Target, fail
 from jvpcli.lang.tensors import DTYPES
 from jvpcli.lang.values import Dtype, Fields, Pieces, Shape
+from jvpcli.symbolic import dag
 from jvpcli.symbolic import ops as o
 from jvpcli.symbolic.shapes import keep_leaves, leaves
 
@@ -110,13 +113,22 @@ def build(
         if name not in builder.env:
             builder.env[name] = builder.value(node)
     builder.run(program.body)
-    result = program.result
+    result, started = program.result, builder.started
     value = builder.value(result)
     if isinstance(result, ast.Tuple) or isinstance(value, (tuple, Pieces)):
         items = builder.items(value, result)
-        outputs = tuple(_shallow(builder.as_array(v, result, "an output"), program.text, result) for v in items)
+        outputs = tuple(
+            _shallow(builder.as_array(v, result, "an output"), program.text, result, started) for v in items
+        )
         return Built(outputs, True, builder.note())
-    return Built((_shallow(builder.as_array(value, result, "an output"), program.text, result),), False, builder.note())
+    output = _shallow(builder.as_array(value, result, "an output"), program.text, result, started)
+    return Built((output,), False, builder.note())
+
+
+#: a statement whose value's tree is larger is kept as a named intermediate (``ArrayNamed``)
+NAMED_FROM = 2000
+#: CPU seconds for building FUNC's expressions, checked at each statement
+MAX_SECONDS = 5.0
 
 
 @lru_cache(maxsize=65536)
@@ -124,14 +136,34 @@ def depth(expr: sp.Basic) -> int:
     return 1 + max((depth(a) for a in expr.args), default=0)
 
 
-def _shallow(value: Any, text: str, node: ast.AST) -> Any:
-    """Assignments compose: cap the depth of what they build, not only of each line."""
-    if isinstance(value, sp.Basic) and depth(value) > MAX_DEPTH:
+def _named(value: Any) -> Any:
+    """A statement's value behind one ``ArrayNamed`` node once its tree is large, so that the
+    lines that use it cost what they build, not the tree of everything before them."""
+    large = isinstance(value, sp.Expr) and not value.is_Atom and dag.tree_size([value]) > NAMED_FROM
+    return o.ArrayNamed.make(value) if large and not constants.is_number(value) else value
+
+
+def _shallow(value: Any, text: str, node: ast.AST, started: float) -> Any:
+    """Assignments compose: cap the depth of what they build, not only of each line, and the
+    time building takes (a message that points at the line, never minutes of silence)."""
+    if not isinstance(value, sp.Basic):
+        return value
+    if depth(value) > MAX_DEPTH:
         raise fail(f"FUNC nests deeper than {MAX_DEPTH} levels once its assignments are substituted", text, node)
+    spent = time.process_time() - started
+    if spent > MAX_SECONDS:
+        raise fail(
+            f"building FUNC's expressions has taken {spent:.0f} s of CPU by this line (the limit is "
+            f"{MAX_SECONDS:.0f} s): split FUNC into smaller steps",
+            text,
+            node,
+        )
     return value
 
 
 def _elementwise(result: sp.Expr, *args: Any) -> sp.Expr:
+    if all(constants.is_number(a) for a in args if isinstance(a, sp.Basic)):
+        return constants.fold(result, SPELLED)
     expected = frozenset().union(*(leaves(a) for a in args if isinstance(a, sp.Basic)))
     return keep_leaves(result, expected)
 
@@ -141,7 +173,7 @@ def _floordiv(a: sp.Expr, b: sp.Expr) -> sp.Expr:
 
 
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Div: lambda a, b: a / b,
+    ast.Div: constants.divide,
     ast.FloorDiv: _floordiv,
     ast.Mod: lambda a, b: a - b * _floordiv(a, b),
     ast.Pow: fn.power,
@@ -149,6 +181,8 @@ _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     ast.BitAnd: lambda a, b: o.ArrayLogic.make(a, b, op="&"),
     ast.BitOr: lambda a, b: o.ArrayLogic.make(a, b, op="|"),
 }
+#: the function names FUNC reads back (a constant needing another is folded to its value)
+SPELLED = frozenset(fn.FUNCTIONS)
 _COMPARE = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
 _FLOATS = {"inf": sp.oo, "-inf": -sp.oo, "+inf": sp.oo, "infinity": sp.oo, "-infinity": -sp.oo, "nan": sp.nan}
 MAX_CALLS = 64
@@ -162,6 +196,7 @@ class _Builder:
         self.dialect = dialect or program.hints.dialect()
         self.helpers: dict[str, Function] = {h.name: h for h in program.helpers}
         self.calls: list[str] = []
+        self.started = time.process_time()
         self.trace: list[tuple[ast.AST, sp.Expr]] | None = None
         self.notes: list[tuple[str, str, str]] = []
         self.handlers: dict[type, Callable[[Any], Any]] = {
@@ -179,7 +214,7 @@ class _Builder:
 
     def run(self, body: tuple[tuple[Target, ast.expr], ...]) -> None:
         for target, node in body:
-            self.assign(target, _shallow(self.value(node), self.text, node), node)
+            self.assign(target, _named(_shallow(self.value(node), self.text, node, self.started)), node)
 
     def assign(self, target: Target, value: Any, node: ast.AST) -> None:
         if isinstance(target, str):
@@ -486,6 +521,8 @@ class _Builder:
         if isinstance(value, (tuple, Pieces, Shape)):
             return self._item(value, node)
         x = self.as_array(value, node.value, "an indexed value")
+        if constants.is_number(x):
+            raise fail("a number cannot be indexed; only arrays can", self.text, node)
         items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         slots: list[sp.Expr] = []
         index = tuple(self._index_item(i, slots) for i in items)

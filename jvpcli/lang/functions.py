@@ -18,6 +18,7 @@ from typing import Any
 import sympy as sp
 from sympy.codegen.cfunctions import exp2, expm1, hypot, log1p, log2, log10
 
+from jvpcli.lang import constants
 from jvpcli.lang.values import Fields
 from jvpcli.symbolic import ops as o
 
@@ -158,11 +159,11 @@ def kind_of(value: Any) -> str:
 def power(base: Any, expo: Any) -> sp.Expr:
     """``base ** expo``, refusing constant powers too large to compute."""
     base, expo = array(base), array(expo)
-    if base.is_Number and expo.is_Number and base not in (0, 1, -1) and expo.is_real:
+    if base.is_Number and expo.is_Number and expo.is_real and abs(complex(base)) not in (0, 1):
         bits = abs(float(expo)) * max(abs(math.log2(abs(complex(base)))), 1.0)
         if bits > MAX_POWER_BITS:
             raise ArgError(f"the constant {base}**{expo} is too large to compute")
-    return base**expo
+    return constants.power(base, expo)
 
 
 def literal_int(value: int) -> sp.Integer:
@@ -237,7 +238,7 @@ register("pow power", elementwise=True)(lambda x, y: power(x, y))  # x, y: torch
 register("add", elementwise=True)(lambda x, y: array(x) + array(y))
 register("subtract sub", elementwise=True)(lambda x, y: array(x) - array(y))
 register("multiply mul", elementwise=True)(lambda x, y: array(x) * array(y))
-register("divide div true_divide", elementwise=True)(lambda x, y: array(x) / array(y))
+register("divide div true_divide", elementwise=True)(lambda x, y: constants.divide(array(x), array(y)))
 register("arctan2 atan2", elementwise=True)(lambda x, y: sp.atan2(array(x), array(y)))
 register("hypot", elementwise=True)(lambda x, y: hypot(array(x), array(y)))
 register("maximum", elementwise=True)(lambda x, y: o.ArrayMaximum.make(array(x), array(y)))

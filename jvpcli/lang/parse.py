@@ -204,6 +204,8 @@ def parse(text: str) -> Program:
     hints = dialect.hints(tree)
     _strip_annotations(tree)
     _check(tree, text)
+    if not tree.body:
+        raise ParseError("FUNC holds only comments")
     statements = [st for st in tree.body if not _is_import(st, text)]
     if not statements:
         raise fail("FUNC holds only imports: add the function", text, tree.body[-1])

@@ -50,15 +50,21 @@ def tree_size(exprs: Iterable[sp.Basic]) -> int:
     return sum(size[e] for e in exprs)
 
 
-def rename(exprs: Iterable[sp.Basic], mapping: Mapping[sp.Basic, sp.Basic]) -> list[sp.Basic]:
-    """``xreplace`` on the graph: each node rebuilt once."""
+def rename(exprs: Iterable[sp.Basic], mapping: Mapping[sp.Symbol, sp.Symbol]) -> list[sp.Basic]:
+    """``xreplace`` of symbols by symbols of the same kind, on the graph: each node rebuilt once,
+    and unevaluated (the structure is the one sympy made already; evaluating it again re-runs
+    assumption queries that walk the whole tree, which a reused name makes exponential)."""
     exprs = list(exprs)
     new: dict[sp.Basic, sp.Basic] = {}
     for node in _postorder(exprs):
         if node in mapping:
             new[node] = mapping[node]
         elif node.args and any(new[a] is not a for a in node.args):
-            new[node] = node.func(*(new[a] for a in node.args))
+            args = [new[a] for a in node.args]
+            try:
+                new[node] = node.func(*args, evaluate=False)
+            except TypeError:  # a class without the flag
+                new[node] = node.func(*args)
         else:
             new[node] = node
     return [new[e] for e in exprs]

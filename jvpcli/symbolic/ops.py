@@ -468,6 +468,38 @@ class ArrayEinsum(ArrayOp):
         return self._call(printer, "einsum", "")
 
 
+class ArrayNamed(ArrayOp):
+    """The value of one statement of a def, seen by sympy as one node: a named intermediate.
+
+    A def that reuses a name (``h = sin(h)*h + h**2``) builds a graph that stays small but a
+    tree that triples with every line, and sympy's constructors walk trees: their assumption
+    queries read ``free_symbols`` and ``is_polynomial``, which are not cached. Behind this node
+    every such walk stops: its free symbols are computed once, over the graph, and it claims
+    nothing but whether it is real. It is the identity: printed as its value, linear for the
+    rules, elementwise for shapes.
+    """
+
+    elementwise = True
+
+    @property
+    def free_symbols(self) -> set[sp.Basic]:
+        cached = getattr(self, "_free", None)
+        if cached is None:
+            from jvpcli.symbolic.dag import free_symbols
+
+            cached = self._free = free_symbols(self.arrays)
+        return cached
+
+    def _eval_is_extended_real(self) -> bool | None:
+        return self.arrays[0].is_extended_real
+
+    def _numpycode(self, printer: Any) -> str:
+        return f"({printer._print(self.arrays[0])})"
+
+    def _funccode(self, printer: Any) -> str:
+        return f"({printer._print(self.arrays[0])})"
+
+
 def all_ops() -> list[type[ArrayOp]]:
     """Every concrete op class, for completeness tests."""
     found, todo = [], list(ArrayOp.__subclasses__())

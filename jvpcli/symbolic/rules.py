@@ -295,6 +295,7 @@ JVP_RULES: dict[type, Rule] = {
     o.ArrayLogaddexp: _logaddexp,
     o.ArrayDetach: zero,
     o.ArrayCast: linear,
+    o.ArrayNamed: linear,
     # ---- complex -----------------------------------------------------------------
     sp.re: lambda node, d, shaped: sp.re(d[0]),
     sp.im: lambda node, d, shaped: sp.im(d[0]),
