@@ -15,7 +15,7 @@ Examples (from the project folder; the arrays are in samples/):
   jvpcli check 'x.exp().sum(dim=1)' x=samples/x44.npy -v rand
   jvpcli check @samples/mlp.py samples/x.npy samples/W.npy samples/b.npy \\
       -v rand -v rand -v rand
-  jvpcli check 'abs(x)' '[0.0, 1.0]' -v ones --plot -     # a kink, drawn here
+  jvpcli check 'abs(x)' '[0.0, 1.0]' -v ones --plot -   # a kink, drawn here
 """
 SHOW_EXAMPLES = """\b
 Examples (from the project folder; the arrays are in samples/):
