@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -9,7 +10,7 @@ import numpy as np
 
 from jvpcli.arrays.rows import Rows
 from jvpcli.engine.evaluate import evaluate
-from jvpcli.errors import ParseError, ShapeError, StrictError, UsageError
+from jvpcli.errors import ComputeError, DialectNote, ParseError, ShapeError, StrictError, UsageError
 from jvpcli.kernels.kernel import Graph, Kernel, label
 from jvpcli.lang.parse import Program, parse
 
@@ -59,6 +60,8 @@ class Options(NamedTuple):
     #: "local", or "dask": the blocks on the dask cluster at ``scheduler`` (a local one if None)
     engine: str = "local"
     scheduler: str | None = None
+    #: how to read the spellings numpy and torch dispute: 'numpy', 'torch', or None (the text's hints)
+    dialect: str | None = None
 
 
 DEFAULTS = Options()
@@ -75,11 +78,14 @@ def jvp(
     dtype: Any = None,
     threads: int | None = None,
     cache: bool = False,
+    dialect: str | None = None,
 ) -> JvpResult:
     """Output and Jacobian-vector product of FUNC at ``inputs`` along ``v``.
 
     ``inputs`` and ``v`` are one array, a sequence in input order, or a mapping by name.
-    ``cache=True`` keeps the generated kernel on disk for later processes.
+    ``cache=True`` keeps the generated kernel on disk for later processes. ``dialect``
+    ('numpy' or 'torch') decides the spellings the two libraries read differently
+    (``x.transpose(0, 1)``, ``x.var()``); by default the text's own hints do.
 
     >>> out, t = jvp("lambda x, y: 2*x + 3*y", ([0.1, 0.2], [0.3, 0.4]), ([1.0, 1.0], [1.0, 1.0]))
     >>> t
@@ -91,7 +97,16 @@ def jvp(
     names = program.input_names(bound, frozenset(constants))
     xs = _bind(names, inputs, "input")
     ts = _bind(names, v, "tangent") if v is not None else None
-    return jvp_bound(program, xs, ts, constants, Options(create_graph, strict, dtype, threads, cache))
+    options = Options(create_graph, strict, dtype, threads, cache, dialect=check_dialect(dialect))
+    return jvp_bound(program, xs, ts, constants, options)
+
+
+def check_dialect(dialect: str | None) -> str | None:
+    from jvpcli.lang.dialect import DIALECTS
+
+    if dialect is not None and dialect not in DIALECTS:
+        raise UsageError(f"dialect must be 'numpy' or 'torch', not {dialect!r}")
+    return dialect
 
 
 class Point(NamedTuple):
@@ -134,17 +149,49 @@ def jvp_bound(
 def jvp_at(program: Program, point: Point, options: Options = DEFAULTS) -> JvpResult:
     kinds = tuple((n, bool(np.iscomplexobj(a))) for n, a in point.inputs.items())
     const_kinds = tuple((n, bool(np.iscomplexobj(a))) for n, a in point.constants.items())
+    program = read_as(program, options.dialect)
     kernel = kernel_for("jvp", program, kinds, const_kinds, options.create_graph, options.cache)
     if options.strict:
         check_strict(kernel)
     xs, ts, cs = (list(group.values()) for group in (point.inputs, point.tangents, point.constants))
-    results = run(kernel, [*xs, *ts, *cs], options)
+    results = run_named(kernel, program, point, [*xs, *ts, *cs], options)
     n = len(results) // 2
     pick = tuple if kernel.is_tuple else (lambda items: items[0])
     graph = None
     if kernel.graph is not None:
         graph = Graph(kernel.graph[:n], kernel.graph[n:], kernel.extras)
     return JvpResult(pick(results[:n]), pick(results[n:]), kernel.inputs, graph)
+
+
+#: arrays this large are read whole again to name the operation numpy refused
+DIAGNOSED_BYTES = 64 << 20
+
+
+def read_as(program: Program, dialect: str | None) -> Program:
+    """``program`` with the dialect asked for (--dialect), which is part of its kernels' key."""
+    return program if dialect is None or program.dialect == dialect else program._replace(dialect=dialect)
+
+
+def run_named(kernel: Kernel, program: Program, point: Point, args: Sequence[Any], options: Options) -> list:
+    """``run``, with a failure numpy reports named as the FUNC operation it is (with a caret);
+    each of the kernel's notes (a disputed spelling read without a hint) once on stderr."""
+    for note in kernel.notes:
+        warnings.warn(note, DialectNote, stacklevel=4)
+    try:
+        return run(kernel, args, options)
+    except (ShapeError, ComputeError) as exc:
+        small = sum(a.nbytes for a in args if isinstance(a, Rows)) <= DIAGNOSED_BYTES
+        if not small or "stream" in str(exc):  # streamed work has its own messages
+            raise
+        from jvpcli.diagnose import failing_step
+
+        arrays = [
+            {n: a.whole() if isinstance(a, Rows) else a for n, a in g.items()} for g in (point.inputs, point.constants)
+        ]
+        message = failing_step(program, *arrays)
+        if message is None:
+            raise
+        raise type(exc)(message) from None
 
 
 def run(kernel: Kernel, args: Sequence[Any], options: Options = DEFAULTS) -> list[np.ndarray]:
@@ -184,6 +231,8 @@ def kernel_for(
     further arguments, part of the key.
     """
     parts = (mode, program.text, inputs, constants, create_graph, *extra)
+    if program.dialect is not None:  # --dialect: another reading of the same text, another kernel
+        parts = (*parts, ("dialect", program.dialect))
     if parts in _MEMO:
         return _MEMO[parts]
     store = None

@@ -44,14 +44,19 @@ class ParseError(JvpcliError):
         self.text, self.lineno, self.col = text, lineno, col
 
     def render(self) -> str:
-        lines = self.text.splitlines()
-        if not (self.lineno and 0 < self.lineno <= len(lines)):
-            return self.message
-        line, col = lines[self.lineno - 1], self.col
-        if len(line) > 80:  # a window around the column, so the caret stays on screen
-            start = max(0, min(col - 40, len(line) - 80))
-            line, col = line[start : start + 80], col - start
-        return f"{self.message}\n  {line}\n  {' ' * col}^"
+        return pointed(self.message, self.text, self.lineno, self.col)
+
+
+def pointed(message: str, text: str, lineno: int, col: int) -> str:
+    """``message``, then the line of ``text`` it is about with a caret under column ``col``."""
+    lines = text.splitlines()
+    if not (lineno and 0 < lineno <= len(lines)):
+        return message
+    line = lines[lineno - 1]
+    if len(line) > 80:  # a window around the column, so the caret stays on screen
+        start = max(0, min(col - 40, len(line) - 80))
+        line, col = line[start : start + 80], col - start
+    return f"{message}\n  {line}\n  {' ' * col}^"
 
 
 class UsageError(JvpcliError):
@@ -88,6 +93,10 @@ class StrictError(JvpcliError):
 
 class JvpcliWarning(UserWarning):
     """Base of what jvpcli reports without failing; the CLI shows each as one line."""
+
+
+class DialectNote(JvpcliWarning):
+    """A spelling numpy and torch read differently, read as numpy's for want of a hint."""
 
 
 class NonFiniteWarning(JvpcliWarning, RuntimeWarning):

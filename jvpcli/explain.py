@@ -20,13 +20,26 @@ MODES = ("jvp", "vjp", "hvp", "vhp")
 
 
 def derived(
-    func: str | Program, complex_inputs: Sequence[str] = (), constants: Sequence[str] = (), mode: str = "jvp"
+    func: str | Program,
+    complex_inputs: Sequence[str] = (),
+    constants: Sequence[str] = (),
+    dialect: str | None = None,
+    mode: str = "jvp",
 ) -> Derived:
+    """FUNC's derivative without arrays; its notes (a disputed spelling read without a hint) as warnings."""
+    import warnings
+
+    from jvpcli.errors import DialectNote
+
     if mode not in MODES:
         raise UsageError(f"mode must be one of {', '.join(MODES)}")
     program = func if isinstance(func, Program) else parse(func)
     names = program.input_names(frozenset(complex_inputs), frozenset(constants))
-    return derive_mode(program, [(n, n in complex_inputs) for n in names], [(c, False) for c in constants], mode)
+    program = program if dialect is None else program._replace(dialect=dialect)
+    d = derive_mode(program, [(n, n in complex_inputs) for n in names], [(c, False) for c in constants], mode)
+    for note in d.notes:
+        warnings.warn(note, DialectNote, stacklevel=2)
+    return d
 
 
 def result_names(d: Derived) -> list[str]:
@@ -73,6 +86,7 @@ def show(
     style: str = "text",
     complex_inputs: Sequence[str] = (),
     constants: Sequence[str] = (),
+    dialect: str | None = None,
 ) -> str:
     """The derivative jvpcli computes: ``text`` (a def jvpcli reads back), ``latex`` or ``code``."""
-    return STYLES[style](derived(func, complex_inputs, constants, mode))
+    return STYLES[style](derived(func, complex_inputs, constants, dialect, mode))

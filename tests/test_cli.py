@@ -137,7 +137,7 @@ def test_dtype_float32_is_kept_and_casts(run_json):
 ERRORS = [
     (["x +"], 2, "syntax error"),
     (["expp(x)", "[1]"], 2, "did you mean 'exp'"),
-    (["import os"], 2, "'Import' is not allowed"),
+    (["import os"], 2, "'import os': FUNC may import only"),
     (["x.__class__", "[1]"], 2, "'__class__' is not allowed"),
     (["lambda x, y: x + y", "[1]", "-v", "[1]"], 2, "no SOURCE for input 'y'"),
     (["x * 2", "x=[1]", "z=[1]"], 2, "unknown input 'z'"),
@@ -155,8 +155,16 @@ ERRORS = [
     (["x * 2", "[1, 2]", "-v", "ones", "-o", "out.npy"], 2, "holds one array, but there are 2"),
     (["x * 2", "[1, 2]", "-v", "ones", "-o", "out.txt"], 2, "the extension must be one of"),
     (["x * 2", "[1, 2]", "--bogus"], 2, "No such option"),
-    (["lambda x, y: x @ y", "[1, 2]", "[1, 2, 3]", "-v", "ones", "-v", "ones"], 1, "cannot be evaluated"),
-    (["inv(x)", "[[1, 2], [2, 4]]", "-v", "ones"], 1, "linear algebra failed: Singular matrix"),
+    (
+        ["lambda x, y: x @ y", "[1, 2]", "[1, 2, 3]", "-v", "ones", "-v", "ones"],
+        1,
+        "cannot compute 'x @ y' on operands of shapes (2,), (3,)",
+    ),
+    (
+        ["inv(x)", "[[1, 2], [2, 4]]", "-v", "ones"],
+        1,
+        "cannot compute 'inv(x)' on operands of shapes (2, 2): Singular matrix",
+    ),
     (["x * 2", "[1.0]", "-o", "missing/out.json"], 2, "cannot write 'missing/out.json': No such file or directory"),
     (["lambda: 2.0"], 2, "FUNC has no inputs"),
 ]

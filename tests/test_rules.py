@@ -70,7 +70,12 @@ CASES = [
         "ties",
     ),
     (
-        "var(x, axis=0) + std(x, axis=0) + x.var(ddof=1) + x.std(correction=1, keepdims=True)[0] + size(x, 1)",
+        "var(x, axis=0) + std(x, axis=0) + x.var(ddof=1) + x.std(ddof=1, keepdims=True)[0] + size(x, 1)",
+        {"x": ((3, 4), ANY)},
+        "ties",
+    ),
+    (
+        "x.var(dim=0) + x.std(correction=0, keepdim=True)[0] + x.var(0, unbiased=False) + x.std(unbiased=True)",
         {"x": ((3, 4), ANY)},
         "ties",
     ),
@@ -107,6 +112,144 @@ CASES = [
         " + contract_t(x, x, y, kind='matmul', part=1)",
         {"x": ((3, 3), ANY), "y": ((3, 3), ANY)},
         None,
+    ),
+]
+
+# torch's spellings and the pasted-code forms (issue 10)
+CASES += [
+    (
+        "elu(x) + elu(x, alpha=2.0) + selu(x) + celu(x, 0.5) + leaky_relu(x, 0.1) + hardtanh(x) + relu6(x) + mish(x)"
+        " + softsign(x) + tanhshrink(x) + softshrink(x) + hardshrink(x) + threshold(x, 1.0, 0.5)"
+        " + softplus(x, beta=2, threshold=1) + logaddexp(x, 2 * x) + dropout(x, 0.1, training=False)",
+        {"x": (ELEMENTWISE, ANY)},
+        "ties",
+    ),
+    ("softmin(x, dim=1) + glu(x, dim=0).sum()", {"x": ((4, 4), ANY)}, None),
+    (
+        "lambda x, y: mse_loss(x, y) + l1_loss(x, y, reduction='sum') + smooth_l1_loss(x, y, beta=0.5)"
+        " + huber_loss(x, y, reduction='none').sum() + soft_margin_loss(x, y) + poisson_nll_loss(x, y)"
+        " + kl_div(x, exp(y)) + kl_div(x, y, reduction='batchmean', log_target=True)",
+        {"x": ((3, 4), ANY), "y": ((3, 4), ANY)},
+        "ties",
+    ),
+    (
+        "lambda p, y: binary_cross_entropy(sigmoid(p), sigmoid(y))"
+        " + binary_cross_entropy_with_logits(p, y, pos_weight=2 * ones(4), reduction='sum')",
+        {"p": ((4,), ANY), "y": ((4,), ANY)},
+        None,
+    ),
+    (
+        "cross_entropy(x, tensor([0, 2, 1])) + cross_entropy(x, tensor([0, 2, -100]), reduction='sum',"
+        " label_smoothing=0.1) + nll_loss(log_softmax(x, 1), tensor([1, 1, 0]), weight=tensor([1.0, 2.0, 0.5, 1.0]))",
+        {"x": ((3, 4), ANY)},
+        None,
+    ),
+    ("lambda x, t: cross_entropy(x, softmax(t, 1), reduction='none')", {"x": ((3, 4), ANY), "t": ((3, 4), ANY)}, None),
+    ("cross_entropy(x, tensor([[0, 1], [2, 0]]))", {"x": ((2, 3, 2), ANY)}, None),
+    (
+        "lambda x, W, b, h: linear(x, W, b) + layer_norm(h, (3,), b, b) + rms_norm(h, [3]) + normalize(h, dim=-1)",
+        {"x": ((2, 4), ANY), "W": ((3, 4), ANY), "b": ((3,), ANY), "h": ((2, 3), ANY)},
+        "ties",
+    ),
+    (
+        "lambda x, y: cosine_similarity(x, y) + pairwise_distance(x, y) + cdist(x, y).sum(0) + dist(x, y)",
+        {"x": ((2, 3), ANY), "y": ((2, 3), ANY)},
+        "ties",
+    ),
+    ("lambda x, y, W: bilinear(x, y, W)", {"x": ((2, 3), ANY), "y": ((2, 4), ANY), "W": ((5, 3, 4), ANY)}, None),
+    ("lambda W: embedding(tensor([0, 2, 2]), W)", {"W": ((3, 4), ANY)}, None),
+    (
+        "lambda q, k, v: scaled_dot_product_attention(q, k, v, is_causal=True)"
+        " + scaled_dot_product_attention(q, k, v, attn_mask=tril(ones(4, 4)) > 0, scale=0.5)",
+        {"q": ((4, 3), ANY), "k": ((4, 3), ANY), "v": ((4, 3), ANY)},
+        None,
+    ),
+    (
+        "sort(x, axis=1) + np.sort(x, axis=0) + argmax(x, axis=1)[:, None] + argmin(x) + argsort(x, axis=1)"
+        " + x.max(axis=1)[:, None] + take_along_axis(x, argsort(x, axis=0), axis=0)"
+        " + take_along(x, argmax(x, 1, True), 1)",
+        {"x": ((3, 3), ANY)},
+        "ties",
+    ),
+    (
+        "x.sort(dim=0).values + torch.sort(x, 1, descending=True)[0] + x.topk(2, dim=1)[0].sum(1, keepdim=True)"
+        " + x.max(dim=1).values[:, None] + torch.min(x, 0)[0] + torch.max(x, x.flip(0)) + x.gather(1, x.argsort(dim=1))"
+        " + x.min(dim=0, keepdim=True).indices",
+        {"x": ((3, 3), ANY)},
+        "ties",
+    ),
+    (
+        "logdet(A @ A.T + eye(3)) + slogdet(A).logabsdet + torch.linalg.slogdet(A)[1] + slogdet(A).sign"
+        " + cholesky(A @ A.T + eye(3)).sum() + torch.linalg.cholesky(A @ A.T + eye(3), upper=True)[0, 1]"
+        " + diagonal(A).sum() + A.diagonal(1).sum() + tril(A).sum() + triu(A, 1).sum()"
+        " + torch.linalg.norm(A, dim=1).sum() + torch.linalg.norm(A) + addmm(A, A, A)[0, 0]",
+        {"A": ((3, 3), ANY)},
+        "singular",
+    ),
+    (
+        "lambda a, b: cross(a, b, dim=-1) + torch.linalg.cross(a, b) + cross(a, b)",
+        {"a": ((2, 3), ANY), "b": ((2, 3), ANY)},
+        None,
+    ),
+    (
+        "def f(x):\n    a, b = x.chunk(2, dim=1)\n    c, d = x.split(1, dim=0)\n    e, g = torch.unbind(x)\n"
+        "    h, k = x.split((1, 1), 1)\n    n = x.shape[-1]\n    r, s = x\n"
+        "    return a * b + c.sum() + d * h + e * g / n + len(x) + x.ndim + x.numel() + x.size(0) + x.dim()"
+        " + r * s + k",
+        {"x": ((2, 2), ANY)},
+        None,
+    ),
+    (
+        "x.view(x.shape[0], -1) + x.reshape(-1, x.size(-1)) + flatten(x, 1) + x[:, : x.shape[1] // 2].sum()"
+        " + x[tensor([1, 0, 2])] + x[x > 0].sum() + x[[0, 0, 1]] + x[:, tensor([True, False, True])].sum()",
+        {"x": ((3, 3), ANY)},
+        "zero",
+    ),
+    (
+        "np.repeat(x, 2, axis=1)[:, ::2] + tile(x, (2, 1))[:3] + roll(x, 1, axis=0) + swapaxes(x, 0, 1).T"
+        " + diff(x, axis=1).sum() + diff(x, 2, axis=0).sum()",
+        {"x": ((3, 3), ANY)},
+        None,
+    ),
+    (
+        "x.repeat(2, 1)[:3] + x.expand(2, -1, -1)[1] + x.expand_as(x) + x.mT + torch.swapdims(x, 0, 1)"
+        " + x.roll(1, 0) + torch.repeat_interleave(x, 2, dim=1)[:, 1::2] + x[0].expand(3, 3)",
+        {"x": ((3, 3), ANY)},
+        None,
+    ),
+    (
+        "x * tensor([1.0, 2.0, 3.0]) + as_tensor([1, 2, 3]) + array([0.5, 0.25, 1.0]) + asarray([1.0, 1.0, 2.0])"
+        " + ones(3) + zeros(3) + full((3,), 0.5) + full_like(x, 2.0) + arange(3) + torch.arange(0, 3, 1)"
+        " + 0 * x.detach() + x.clone() + x.contiguous() + x.to(x.dtype) + x.type_as(x) + x.double()"
+        " + x.astype(np.float64) + torch.ones(x.shape[0]) + zeros(len(x), dtype=torch.float64)",
+        {"x": ((3,), ANY)},
+        None,
+    ),
+    (
+        "lambda x, y: x.clamp_min(0.5) + clamp_max(x, 0.5) + torch.lerp(x, y, 0.25) + torch.logit(sigmoid(x))"
+        " + torch.logit(sigmoid(y), eps=1e-6) + (one_hot(tensor([0, 2, 1]), 3).float() * x).sum(0)"
+        " + torch.inner(x, y) + x[None].flatten(-2)[0].reshape(3, 3)",
+        {"x": ((3, 3), ANY), "y": ((3, 3), ANY)},
+        "ties",
+    ),
+    (
+        "lambda A, b: torch.eye(A.shape[0]) @ A + eye(3) + torch.linalg.solve_triangular(A + 3 * eye(3), b)"
+        " + torch.cholesky_solve(b, A + 3 * eye(3)) + torch.trapezoid(A, dim=0) + trapz(A, A, dim=1)",
+        {"A": ((3, 3), POS), "b": ((3, 3), ANY)},
+        "singular",
+    ),
+    # internal steps that --create-graph prints
+    (
+        "lambda x, t: piece(x, 'chunk', 2, 0, 1, 2).sum() + vector_only(x[0], 2.0) + class_last(x, True)[0]"
+        " + class_targets(softmax(t, 1), x, smoothing=0.1)[0] + class_count(softmax(t, 1), x, 1)",
+        {"x": ((4, 4), ANY), "t": ((4, 4), ANY)},
+        None,
+    ),
+    (
+        "lambda x, y: x.masked_fill(y > 0, 0.0) + where(x > 0, x, 0.0) * (x > y).float()"
+        " + masked_fill(x, (y < 0).bool(), float('-inf')).clamp(min=-1.0) + x.bool().float() + 0 * float('1.5')",
+        {"x": (ELEMENTWISE, ANY), "y": (ELEMENTWISE, ANY)},
+        "ties",
     ),
 ]
 

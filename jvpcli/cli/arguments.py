@@ -75,7 +75,7 @@ class Size(click.ParamType):
 
 def formula_arguments(command: Callable[..., None]) -> Callable[..., None]:
     """FUNC alone, for the commands that need no arrays (show, codegen)."""
-    decorators = [
+    decorators: list[Any] = [
         click.argument("func"),
         click.option(
             "--mode",
@@ -86,6 +86,7 @@ def formula_arguments(command: Callable[..., None]) -> Callable[..., None]:
         ),
         click.option("--complex", "complex_inputs", multiple=True, metavar="NAME", help="Treat this input as complex."),
         click.option("-c", "--constant", "constants", multiple=True, metavar="NAME", help="A name that is a constant."),
+        options([spec.DIALECT]),
     ]
     for decorate in reversed(decorators):
         command = decorate(command)

@@ -17,7 +17,7 @@ from importlib import import_module
 from typing import Any
 
 from jvpcli.cli import spec, streams
-from jvpcli.errors import JvpcliError, JvpcliWarning, cut
+from jvpcli.errors import DialectNote, JvpcliError, JvpcliWarning, cut
 
 #: the status of an unexpected failure (a bug): a failure while computing
 INTERNAL = 1
@@ -43,8 +43,10 @@ def guarded(call: Callable[[], Any], traceback: bool, leave: Callable[[int], Any
             with streams.writing():  # what is still buffered: a full disk shows here
                 return result
         finally:  # outside the recording: a warning shown inside it is recorded again, forever
-            for w in caught:
-                _say(f"jvpcli: warning: {w.message}")
+            shown = dict.fromkeys((w.category, str(w.message)) for w in caught)  # check runs FUNC thrice
+            for category, message in shown:
+                kind = "note" if issubclass(category, DialectNote) else "warning"
+                _say(f"jvpcli: {kind}: {message}")
     except (streams.PipeClosed, BrokenPipeError):  # the reader has gone: quietly, one status
         streams.silence_stdout()
         return leave(streams.PIPE_CLOSED)

@@ -50,6 +50,7 @@ class Request(NamedTuple):
     max_bytes: int | None = None
     engine: str | None = None
     scheduler: str | None = None
+    dialect: str | None = None
 
     def options(self, **flags: Any) -> Options:
         engine = self.engine or ("dask" if self.scheduler else "local")
@@ -61,6 +62,7 @@ class Request(NamedTuple):
             memory=self.memory,
             engine=engine,
             scheduler=scheduler,
+            dialect=self.dialect,
             **flags,
         )
 
@@ -112,7 +114,9 @@ def bundle(params: dict[str, Any]) -> tuple[Request, dict[str, Any]]:
     """A command's parameters, as click names them: the ``Request`` and the command's own."""
     rest = dict(params)
     read = {name: rest.pop(name) for name in ("func", "sources", "named", "tangents", "constants", "dtype", "seed")}
-    how = {name: rest.pop(name) for name in ("threads", "memory", "quiet", "max_bytes", "engine", "scheduler")}
+    how = {
+        name: rest.pop(name) for name in ("threads", "memory", "quiet", "max_bytes", "engine", "scheduler", "dialect")
+    }
     return Request(**read, **how, cache=not rest.pop("no_cache")), rest
 
 

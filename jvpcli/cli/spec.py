@@ -42,6 +42,14 @@ class Opt:
 
 
 DTYPES = ("float32", "float64", "complex64", "complex128")
+DIALECT = Opt(
+    ("--dialect",),
+    "dialect",
+    "Read the spellings numpy and torch disagree on (x.transpose(0, 1), x.var(), x.max(1)) as this library "
+    "does (default: as the text's hints say).",
+    type="choice",
+    choices=("numpy", "torch"),
+)
 
 #: FUNC, SOURCEs and how to read them: every command that evaluates FUNC at a point
 POINT = (
@@ -95,6 +103,7 @@ POINT = (
         metavar="ADDRESS",
         envvar="DASK_SCHEDULER_ADDRESS",
     ),
+    DIALECT,
 )
 
 JVP = (

@@ -119,7 +119,14 @@ def _plot(program: Any, point: Any, request: Any, path: str) -> None:
 @formula_arguments
 @click.option("--latex", "style", flag_value="latex", help="Print LaTeX.")
 @click.option("--code", "style", flag_value="code", help="Print the numpy source jvpcli runs.")
-def show(func: str, mode: str, style: str | None, complex_inputs: tuple[str, ...], constants: tuple[str, ...]) -> None:
+def show(
+    func: str,
+    mode: str,
+    style: str | None,
+    complex_inputs: tuple[str, ...],
+    constants: tuple[str, ...],
+    dialect: str | None,
+) -> None:
     """Print FUNC's output and derivative in FUNC's own language, as a def jvpcli reads back.
 
     Common subexpressions are named once. No arrays are needed: inputs are real unless --complex.
@@ -127,7 +134,7 @@ def show(func: str, mode: str, style: str | None, complex_inputs: tuple[str, ...
     from jvpcli.cli.run import read_func
     from jvpcli.explain import show as explain
 
-    text = explain(read_func(func), mode, style or "text", complex_inputs, constants)
+    text = explain(read_func(func), mode, style or "text", complex_inputs, constants, dialect)
     if sys.stdout.isatty() and style != "latex":
         from rich.console import Console
         from rich.syntax import Syntax
@@ -140,7 +147,14 @@ def show(func: str, mode: str, style: str | None, complex_inputs: tuple[str, ...
 @click.command(epilog=CODEGEN_EXAMPLES, short_help="Write a standalone numpy module with func() and jvp().")
 @formula_arguments
 @click.option("-o", "out_path", type=click.Path(dir_okay=False), required=True, help="The module to write (.py).")
-def codegen(func: str, out_path: str, mode: str, complex_inputs: tuple[str, ...], constants: tuple[str, ...]) -> None:
+def codegen(
+    func: str,
+    out_path: str,
+    mode: str,
+    complex_inputs: tuple[str, ...],
+    constants: tuple[str, ...],
+    dialect: str | None,
+) -> None:
     """Write a standalone Python module (numpy only) with func(...) and jvp(...) -> (output, jvp)."""
     from jvpcli.arrays.sinks import write_atomic
     from jvpcli.cli.run import read_func
@@ -148,7 +162,7 @@ def codegen(func: str, out_path: str, mode: str, complex_inputs: tuple[str, ...]
     from jvpcli.kernels.export import module_source
 
     text = read_func(func)
-    d = derived(text, complex_inputs, constants, mode)
+    d = derived(text, complex_inputs, constants, dialect, mode)
     write_atomic(out_path, module_source(text, d, __version__).encode())
     inputs = ", ".join(s.name for s in (*d.inputs, *d.constants))
     every = ", ".join(s.name for s in (*d.inputs, *d.tangents, *d.constants))

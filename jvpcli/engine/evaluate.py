@@ -11,6 +11,7 @@ from jvpcli.engine import blas, blocked
 from jvpcli.errors import ComputeError, NonFiniteWarning, ShapeError
 from jvpcli.kernels.kernel import Kernel
 from jvpcli.kernels.loader import load
+from jvpcli.kernels.runtime import Unsupported
 
 
 def evaluate(
@@ -40,6 +41,8 @@ def finished(
             raise ComputeError(f"linear algebra failed: {exc}") from None
         except MemoryError:
             raise ComputeError("not enough memory to evaluate FUNC on arrays this large") from None
+        except Unsupported as exc:
+            raise ComputeError(str(exc)) from None
         except (ValueError, IndexError, TypeError) as exc:
             raise ShapeError(f"FUNC cannot be evaluated on arrays of these shapes: {exc}") from None
     owned = fresh or [False] * len(values)

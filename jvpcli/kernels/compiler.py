@@ -59,6 +59,8 @@ class Built:
     constants: tuple[sp.Symbol, ...]
     outputs: tuple[sp.Expr, ...]
     is_tuple: bool
+    #: a disputed spelling read without a hint of its library (language.md): one line for stderr
+    notes: tuple[str, ...] = ()
 
 
 def built(program: Program, inputs: Sequence[tuple[str, bool]], constants: Sequence[tuple[str, bool]] = ()) -> Built:
@@ -66,7 +68,7 @@ def built(program: Program, inputs: Sequence[tuple[str, bool]], constants: Seque
     xs = [symbol(n, c) for n, c in inputs]
     cs = [symbol(n, c) for n, c in constants]
     b = build(program, {s.name: s for s in (*xs, *cs)})
-    return Built(tuple(xs), tuple(cs), b.outputs, b.is_tuple)
+    return Built(tuple(xs), tuple(cs), b.outputs, b.is_tuple, b.notes)
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,8 @@ class Derived:
     outputs: tuple[sp.Expr, ...]
     jvps: tuple[sp.Expr, ...]
     is_tuple: bool
+    #: a disputed spelling read without a hint of its library (language.md): one line for stderr
+    notes: tuple[str, ...] = ()
     #: which product ``jvps`` holds: jvp (one per output), vjp, hvp or vhp (one per input);
     #: ``tangents`` are then cotangents ``u``/``u_i`` (vjp) or tangents ``v_NAME``
     kind: str = "jvp"
@@ -105,14 +109,16 @@ def derive_mode(
         is_complex = any(c for _, c in (*inputs, *constants))
         us = [symbol(n, is_complex) for n in cotangent_names(len(b.outputs), b.is_tuple, taken)]
         vjps = reverse.vjp(b.outputs, b.inputs, us)
-        return Derived(b.inputs, tuple(us), b.constants, b.outputs, tuple(vjps), b.is_tuple, "vjp")
+        return Derived(b.inputs, tuple(us), b.constants, b.outputs, tuple(vjps), b.is_tuple, b.notes, kind="vjp")
     if b.is_tuple:
         raise ShapeError("FUNC must return a single value (not a tuple) with a single element")
     names = tangent_names([x.name for x in b.inputs], taken)
     ts = [symbol(t, x.is_extended_real is not True) for t, x in zip(names, b.inputs)]
     grads = reverse.vjp(b.outputs, b.inputs, [sp.S.One])
     products = derive.jvp(grads, dict(zip(b.inputs, ts)))
-    return Derived(b.inputs, tuple(ts), b.constants, b.outputs, tuple(products), False, mode, tuple(grads))
+    return Derived(
+        b.inputs, tuple(ts), b.constants, b.outputs, tuple(products), False, b.notes, kind=mode, gradients=tuple(grads)
+    )
 
 
 def derive_jvp(
@@ -125,7 +131,7 @@ def derive_jvp(
     ts = [symbol(t, c) for t, (_, c) in zip(tnames, inputs)]
     built = build(program, {s.name: s for s in (*xs, *cs)})
     jvps = derive.jvp(built.outputs, dict(zip(xs, ts)))
-    return Derived(tuple(xs), tuple(ts), tuple(cs), built.outputs, tuple(jvps), built.is_tuple)
+    return Derived(tuple(xs), tuple(ts), tuple(cs), built.outputs, tuple(jvps), built.is_tuple, built.notes)
 
 
 def depends(exprs: Sequence[sp.Expr], args: Sequence[sp.Symbol]) -> tuple[tuple[int, ...], ...]:
@@ -197,6 +203,7 @@ def kernel_of(
         graph=tuple(map(func_text, exprs)) if create_graph else None,
         row_breaker=_short(func_text(breaker)) if breaker is not None else "",
         batchable=carries_a_leading_axis(exprs, extras),
+        notes=d.notes,
     )
 
 
@@ -215,7 +222,7 @@ def compile_jvp(
     n = len(d.outputs)
     results = [Result(name) for name in result_names("output", n, d.is_tuple)]
     results += [Result(name, ("result", i)) for i, name in enumerate(result_names("jvp", n, d.is_tuple))]
-    b = Built(d.inputs, d.constants, d.outputs, d.is_tuple)
+    b = Built(d.inputs, d.constants, d.outputs, d.is_tuple, d.notes)
     return kernel_of("jvp", b, d.tangents, [*d.outputs, *d.jvps], results, create_graph)
 
 
@@ -262,7 +269,7 @@ def compile_hvp(
     """The output, its gradient, and the gradient's jvp along tangents ``v_NAME``: the
     Hessian-vector product, forward over reverse (one symbolic pass more than the gradient)."""
     d = derive_mode(program, inputs, constants, "hvp")
-    b, grads = Built(d.inputs, d.constants, d.outputs, d.is_tuple), d.gradients
+    b, grads = Built(d.inputs, d.constants, d.outputs, d.is_tuple, d.notes), d.gradients
     results = _outputs_and(b, "gradient", grads)
     products = result_names("product", len(d.jvps), len(d.jvps) != 1)
     results += [Result(name, ("arg", j)) for j, name in enumerate(products)]

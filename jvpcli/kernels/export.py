@@ -20,8 +20,8 @@ def _definitions() -> dict[str, tuple[str, frozenset[str]]]:
     text = inspect.getsource(runtime)
     found = {}
     for node in ast.parse(text).body:
-        if isinstance(node, (ast.FunctionDef, ast.Assign)):
-            name = node.name if isinstance(node, ast.FunctionDef) else ast.unparse(node.targets[0])
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Assign)):
+            name = ast.unparse(node.targets[0]) if isinstance(node, ast.Assign) else node.name
             used = frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
             found[name] = (ast.get_source_segment(text, node) or "", used)
     return found

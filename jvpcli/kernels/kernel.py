@@ -64,6 +64,8 @@ class Kernel(NamedTuple):
     row_breaker: str = ""
     #: the extras may carry one leading axis more (a batch): one evaluation serves them all
     batchable: bool = False
+    #: what stderr says once per call: a disputed spelling read without a hint of its library
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return self._asdict()

@@ -138,6 +138,127 @@ def fits(out: np.ndarray | None, *arrays: np.ndarray) -> np.ndarray | None:
     return out if any(np.shape(a) == out.shape for a in arrays) else None
 
 
+class Unsupported(ValueError):
+    """A FUNC spelling whose meaning on these shapes jvpcli does not compute (a matrix norm)."""
+
+
+def ix(index: np.ndarray) -> np.ndarray:
+    """An array used as an index: a mask stays boolean, anything else becomes integers."""
+    index = np.asarray(index)
+    return index if index.dtype.kind in "bi" else index.astype(np.intp)
+
+
+def argsort(x: np.ndarray, axis: int = -1, descending: bool = False) -> np.ndarray:
+    """Stable, so ties keep their order (as torch's sort and topk give them on CPU)."""
+    x = np.asarray(x)
+    return np.argsort(-x if descending else x, axis=axis, kind="stable")
+
+
+def take_along(x: np.ndarray, index: np.ndarray, axis: int) -> np.ndarray:
+    return np.take_along_axis(np.asarray(x), ix(index), axis=axis)
+
+
+def class_last(x: np.ndarray, inverse: bool = False) -> np.ndarray:
+    """torch's class axis is 1 for (N, C, d1, ...) inputs: moved last, where the rest expects it."""
+    x = np.asarray(x)
+    if x.ndim < 3:
+        return x
+    return np.moveaxis(x, -1, 1) if inverse else np.moveaxis(x, 1, -1)
+
+
+def _one_hot(target: np.ndarray, classes: int, ignore_index: int) -> np.ndarray:
+    index = np.asarray(target)
+    if np.any(index != np.round(index)):
+        raise ValueError("class-index targets must be whole numbers")
+    index = index.astype(np.intp)
+    valid = index != ignore_index
+    if np.any(valid & ((index < 0) | (index >= classes))):
+        raise ValueError(f"a class-index target is outside 0..{classes - 1}")
+    return (index[..., None] == np.arange(classes)) & valid[..., None]
+
+
+def class_targets(
+    target: np.ndarray, x: np.ndarray, ignore_index: int = -100, smoothing: float = 0.0, tangent: bool = False
+) -> np.ndarray:
+    """torch's cross_entropy targets in class-last layout: one-hot rows of class indices (zeros
+    for ``ignore_index``), or probability targets (``target`` of x's shape); label smoothing
+    applied. ``tangent``: the derivative along a tangent of ``target`` (zero for indices)."""
+    target, x = np.asarray(target), np.asarray(x)
+    classes = x.shape[1] if x.ndim >= 2 else x.shape[0]
+    if target.shape == x.shape:
+        probs = class_last(target)
+        return probs * (1 - smoothing) if tangent else probs * (1 - smoothing) + smoothing / classes
+    if tangent:
+        return np.zeros(class_last(x).shape)
+    hot = _one_hot(target, classes, ignore_index)
+    return np.where(hot.any(axis=-1, keepdims=True), hot * (1 - smoothing) + smoothing / classes, 0.0)
+
+
+def class_count(target: np.ndarray, x: np.ndarray, weight: np.ndarray, ignore_index: int = -100) -> np.ndarray:
+    """What a mean classification loss divides by: the summed weight of the counted samples
+    (class indices), or the number of samples (probability targets)."""
+    target, x = np.asarray(target), np.asarray(x)
+    if target.shape == x.shape:
+        return np.asarray(float(max(1, x.size // (x.shape[1] if x.ndim >= 2 else x.shape[0]))))
+    classes = x.shape[1] if x.ndim >= 2 else x.shape[0]
+    hot = _one_hot(target, classes, ignore_index)
+    weight = np.asarray(weight)
+    return np.sum(hot * weight, dtype=np.result_type(x, weight))
+
+
+def piece(x: np.ndarray, kind: str, arg: int | tuple, axis: int, index: int, count: int | None = None) -> np.ndarray:
+    """Piece ``index`` of torch's ``chunk(arg)``, ``split(arg)`` or ``unbind()`` along ``axis``."""
+    x = np.asarray(x)
+    n = x.shape[axis]
+    bounds: list[tuple[int, int | None]]
+    if kind == "unbind":
+        bounds = [(i, None) for i in range(n)]
+    else:
+        if kind == "chunk":
+            step = -(-n // arg) if n else 1
+            sizes = [min(step, n - s) for s in range(0, n, step)]
+        elif isinstance(arg, tuple):
+            if sum(arg) != n:
+                raise ValueError(f"split sizes {list(arg)} do not add up to the length {n} of axis {axis}")
+            sizes = list(arg)
+        else:
+            sizes = [min(arg, n - s) for s in range(0, n, arg)]
+        starts = np.cumsum([0, *sizes])
+        bounds = [(int(starts[i]), int(starts[i + 1])) for i in range(len(sizes))]
+    if count is not None and len(bounds) != count:
+        raise ValueError(f"{kind} along axis {axis} gives {len(bounds)} pieces here, not {count}")
+    if index >= len(bounds):
+        raise IndexError(f"{kind} along axis {axis} gives only {len(bounds)} pieces")
+    start, stop = bounds[index]
+    return np.take(x, start, axis=axis) if stop is None else np.take(x, np.arange(start, stop), axis=axis)
+
+
+def vector_only(x: np.ndarray, ord: object = None) -> np.ndarray:
+    if np.ndim(x) >= 2:
+        raise Unsupported(
+            f"norm(x, {ord!r}) of a matrix is a matrix norm in numpy, which jvpcli does not compute: "
+            "for the vector norm of all entries write vector_norm(x, ord) (torch.norm(x, p) in torch)"
+        )
+    return x
+
+
+def cross(a: np.ndarray, b: np.ndarray, axis: int | None = -1) -> np.ndarray:
+    """numpy's cross; ``axis=None`` is torch's default, the first axis of length 3."""
+    if axis is None:
+        shape = np.broadcast_shapes(np.shape(a), np.shape(b))
+        axis = next((i for i, s in enumerate(shape) if s == 3), -1)
+    return np.cross(a, b, axis=axis)
+
+
+def flatten(x: np.ndarray, start_dim: int = 0, end_dim: int = -1) -> np.ndarray:
+    """torch's ``flatten(start_dim, end_dim)``."""
+    x = np.asarray(x)
+    if x.ndim == 0:
+        return x.reshape(1)
+    start, end = (a % x.ndim for a in (start_dim, end_dim))
+    return x.reshape((*x.shape[:start], -1, *x.shape[end + 1 :]))
+
+
 # ---- transposes: each takes witnesses, arrays whose shape the result takes -------------
 def sum_like(g: np.ndarray, like: np.ndarray) -> np.ndarray:
     """``g`` summed over the axes broadcasting added to ``like``'s shape (un-broadcasting)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import exp2, expm1, hypot, log1p, log2, log10
 
 from jvpcli.lang import constants
+from jvpcli.lang.values import Fields
 from jvpcli.symbolic import ops as o
 
 MAX_INT_BITS = 64
@@ -40,36 +42,69 @@ KEYWORD_ALIASES = {
     "condition": "cond",
     "N": "n",
     "M": "m",
+    "diagonal": "k",
+    "dim0": "axis0",
+    "dim1": "axis1",
+    "dim2": "axis2",
+    "shifts": "shift",
 }
 
 
 class ArgError(Exception):
-    """A bad argument to a FUNC function; the builder adds the caret."""
+    """A bad argument to a FUNC function; the builder adds the caret (under ``keyword`` when named)."""
+
+    def __init__(self, message: str, keyword: str | None = None) -> None:
+        super().__init__(message)
+        self.keyword = keyword
+
+
+_UNEXPECTED = re.compile(r"unexpected keyword argument '(\w+)'")
 
 
 @dataclass(frozen=True)
 class Builtin:
+    """A FUNC function. ``torch`` is torch's reading where it differs from numpy's ``fn``
+    (language.md's dialect table); ``readings`` says how, in words, for messages."""
+
     name: str
     fn: Callable[..., Any]
     elementwise: bool
     method: bool
+    torch: Callable[..., Any] | None = None
+    readings: tuple[str, str] = ("", "")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.call("numpy", args, kwargs)
+
+    def call(self, dialect: str, args: Any, kwargs: dict[str, Any]) -> Any:
+        fn = self.torch if dialect == "torch" and self.torch is not None else self.fn
+        names = {KEYWORD_ALIASES.get(k, k): k for k in kwargs}
         kwargs = {KEYWORD_ALIASES.get(k, k): v for k, v in kwargs.items()}
         try:
-            bound = inspect.signature(self.fn).bind(*args, **kwargs)
+            bound = inspect.signature(fn).bind(*args, **kwargs)
         except TypeError as exc:
-            raise ArgError(f"{self.name}(): {exc}") from None
-        return self.fn(*bound.args, **bound.kwargs)
+            found = _UNEXPECTED.search(str(exc))
+            keyword = names.get(found.group(1), found.group(1)) if found else None
+            message = f"{self.name}() takes no keyword '{keyword}'" if keyword else f"{self.name}(): {exc}"
+            raise ArgError(message, keyword) from None
+        return fn(*bound.args, **bound.kwargs)
 
 
 FUNCTIONS: dict[str, Builtin] = {}
 
 
-def register(names: str, elementwise: bool = False, method: bool = True) -> Callable:
+def register(
+    names: str,
+    elementwise: bool = False,
+    method: bool = True,
+    torch: Callable | None = None,
+    readings: tuple[str, str] = ("", ""),
+) -> Callable:
+    """Register ``fn`` under each of ``names``; ``torch``: torch's reading where it differs."""
+
     def deco(fn: Callable) -> Callable:
         for name in names.split():
-            FUNCTIONS[name] = Builtin(name, fn, elementwise, method)
+            FUNCTIONS[name] = Builtin(name, fn, elementwise, method, torch, readings)
         return fn
 
     return deco
@@ -79,6 +114,8 @@ def register(names: str, elementwise: bool = False, method: bool = True) -> Call
 def array(value: Any, what: str = "argument") -> sp.Expr:
     if isinstance(value, sp.Expr):
         return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):  # a default's Python number
+        return sp.Integer(value) if isinstance(value, int) else sp.Float(value)
     raise ArgError(f"{what} must be an array or a number, not {kind_of(value)}")
 
 
@@ -167,7 +204,6 @@ for _names, _fn in {
     "arccosh acosh": sp.acosh,
     "arctanh atanh": sp.atanh,
     "sigmoid expit": o.ArraySigmoid.make,
-    "softplus": o.ArraySoftplus.make,
     "relu": o.ArrayRelu.make,
     "silu": lambda x: x * o.ArraySigmoid.make(x),
     "logsigmoid": lambda x: -o.ArraySoftplus.make(-x),
@@ -236,28 +272,77 @@ for _names, _op in {
     "sum": o.ArraySum,
     "mean": o.ArrayMean,
     "prod": o.ArrayProd,
-    "amax max": o.ArrayAmax,
-    "amin min": o.ArrayAmin,
+    "amax": o.ArrayAmax,
+    "amin": o.ArrayAmin,
     "logsumexp": o.ArrayLogsumexp,
 }.items():
     _reduction(_names, _op)
 
 
-@register("var")
-def _var(x: Any, axis: Any = None, ddof: Any = 0, keepdims: Any = False, unbiased: Any = None) -> sp.Expr:
+def _extreme(name: str, op: type[o.ArrayOp], arg: type[o.ArrayOp], pairwise: type[o.ArrayOp]) -> None:
+    """numpy's ``max(x, axis)`` is the values; torch's ``max(x, dim)`` is ``(values, indices)``,
+    its values taken at the first index (torch's backward), and ``torch.max(x, y)`` is maximum."""
+
+    def numpy(x: Any, axis: Any = None, keepdims: Any = False) -> sp.Expr:
+        return op.make(array(x), axis=axis_arg(axis), keepdims=flag(keepdims, "keepdims"))
+
+    def torch(x: Any, axis: Any = None, keepdims: Any = False) -> Any:
+        x = array(x)
+        if isinstance(axis, sp.Expr) and not isinstance(axis, sp.Integer):
+            return pairwise.make(x, axis)
+        if axis is None:
+            return numpy(x, keepdims=keepdims)
+        axis, keepdims = integer(axis, "dim"), flag(keepdims, "keepdim")
+        index = arg.make(x, axis=axis, keepdims=True)
+        values = o.ArrayTakeAlong.make(x, index, axis=axis)
+        if not keepdims:
+            values, index = (o.ArraySqueeze.make(a, axis=axis) for a in (values, index))
+        return Fields((values, index), ("values", "indices"))
+
+    register(name, torch=torch, readings=("the values", "(values, indices)"))(numpy)
+
+
+_extreme("max", o.ArrayAmax, o.ArrayArgmax, o.ArrayMaximum)
+_extreme("min", o.ArrayAmin, o.ArrayArgmin, o.ArrayMinimum)
+
+
+def _variance(x: Any, axis: Any, ddof: Any, keepdims: Any) -> sp.Expr:
     x, axis = array(x), axis_arg(axis)
-    ddof = int(flag(unbiased, "unbiased")) if unbiased is not None else integer(ddof, "ddof")
     spread = sp.Abs(x - o.ArrayMean.make(x, axis=axis, keepdims=True)) ** 2
     total = o.ArraySum.make(spread, axis=axis, keepdims=flag(keepdims, "keepdims"))
-    return total / (o.ArraySize.make(x, axis=axis) - ddof)
+    return total / (o.ArraySize.make(x, axis=axis) - integer(ddof, "ddof"))
 
 
-@register("std")
-def _std(x: Any, axis: Any = None, ddof: Any = 0, keepdims: Any = False, unbiased: Any = None) -> sp.Expr:
-    return sp.sqrt(_var(x, axis, ddof, keepdims, unbiased))
+def _var(x: Any, axis: Any = None, ddof: Any = 0, keepdims: Any = False) -> sp.Expr:
+    return _variance(x, axis, ddof, keepdims)
 
 
-@register("norm vector_norm")
+def _torch_var(x: Any, axis: Any = None, unbiased: Any = None, keepdims: Any = False, *, ddof: Any = None) -> sp.Expr:
+    if unbiased is not None and ddof is not None:
+        raise ArgError("var(): give unbiased= or correction=, not both", "unbiased")
+    ddof = int(flag(unbiased, "unbiased")) if unbiased is not None else 1 if ddof is None else ddof
+    return _variance(x, axis, ddof, keepdims)
+
+
+_SPREAD = ("ddof=0 when not given", "correction=1 when not given")
+register("var", torch=_torch_var, readings=_SPREAD)(_var)
+register("std", torch=lambda *a, **k: sp.sqrt(_torch_var(*a, **k)), readings=_SPREAD)(
+    lambda x, axis=None, ddof=0, keepdims=False: sp.sqrt(_var(x, axis, ddof, keepdims))
+)
+
+
+def _matrix_norm(x: Any, ord: Any = None, axis: Any = None, keepdims: Any = False) -> sp.Expr:
+    """numpy's ``norm`` (and ``linalg.norm`` in both): an ``ord`` of a matrix is a matrix norm,
+    which only runs on arrays of one axis (else a clear refusal)."""
+    axis_ = axis_arg(axis)
+    vector = ord is None or ord == "fro" or (isinstance(axis_, int))
+    return _norm(x if vector else o.ArrayVectorOnly.make(array(x), ord=_plain(ord)), ord, axis, keepdims)
+
+
+def _plain(value: Any) -> Any:
+    return float(value) if isinstance(value, sp.Expr) and value.is_Number else value
+
+
 def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: Any = False) -> sp.Expr:
     x, axis, keepdims = array(x), axis_arg(axis), flag(keepdims, "keepdims")
     if ord is None or ord == "fro" or ord == 2:
@@ -272,33 +357,77 @@ def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: Any = False) -> s
     return total if p == 1 else total ** (1 / p)
 
 
+register("vector_norm")(_norm)
+register("norm", torch=_norm, readings=("a matrix norm of a matrix", "the vector norm of all entries"))(_matrix_norm)
+register("linalg.norm")(_matrix_norm)
+
+
 def _softmax_like(op: type[o.ArrayOp]) -> Callable:
     return lambda x, axis=-1: op.make(array(x), axis=axis_arg(axis))
 
 
 register("softmax")(_softmax_like(o.ArraySoftmax))
 register("log_softmax")(_softmax_like(o.ArrayLogSoftmax))
-register("size")(lambda x, axis=None: o.ArraySize.make(array(x), axis=axis_arg(axis)))
 register("prod_except")(lambda x, axis=None: o.ArrayProdExcept.make(array(x), axis=axis_arg(axis)))
 register("cumsum")(lambda x, axis=None: o.ArrayCumsum.make(array(x), axis=axis_arg(axis)))
 register("flip")(lambda x, axis=None: o.ArrayFlip.make(array(x), axis=axis_arg(axis)))
 
+
 # ---- shape -------------------------------------------------------------------------
-register("reshape view")(lambda x, *dims, shape=None: o.ArrayReshape.make(array(x), shape=shape_arg(dims, shape)))
-register("flatten ravel")(lambda x: o.ArrayReshape.make(array(x), shape=(-1,)))
+def dynamic(values: tuple, what: str = "a shape entry") -> tuple[tuple, list[sp.Expr]]:
+    """Integers, and sizes known only at run time (``x.shape[0]``) as ``Slot``s with their arguments."""
+    template: list = []
+    slots: list[sp.Expr] = []
+    for v in values:
+        if isinstance(v, sp.Expr) and not v.is_Number:
+            template.append(o.Slot(len(slots)))
+            slots.append(v)
+        else:
+            template.append(integer(v, what))
+    return tuple(template), slots
+
+
+def _reshape(x: Any, *dims: Any, shape: Any = None) -> sp.Expr:
+    if shape is not None and dims:
+        raise ArgError("give the shape once, by position or by keyword", "shape")
+    values = (shape if isinstance(shape, tuple) else (shape,)) if shape is not None else dims
+    if len(values) == 1 and isinstance(values[0], tuple):
+        values = values[0]
+    template, slots = dynamic(tuple(values))
+    return o.ArrayReshape.make(array(x), *slots, shape=template)
+
+
+def _flatten(x: Any, start_dim: Any = 0, end_dim: Any = -1) -> sp.Expr:
+    """numpy's ``flatten()``; torch's ``flatten(start_dim, end_dim)`` joins only those axes."""
+    x, start, end = array(x), integer(start_dim, "start_dim"), integer(end_dim, "end_dim")
+    if (start, end) == (0, -1):
+        return o.ArrayReshape.make(x, shape=(-1,))
+    return o.ArrayFlatten.make(x, start_dim=start, end_dim=end)
+
+
+register("reshape view")(_reshape)
+register("flatten")(_flatten)
+register("ravel")(lambda x: o.ArrayReshape.make(array(x), shape=(-1,)))
 register("squeeze")(lambda x, axis=None: o.ArraySqueeze.make(array(x), axis=axis_arg(axis)))
 register("expand_dims unsqueeze")(lambda x, axis: o.ArrayExpandDims.make(array(x), axis=axis_arg(axis)))
 register("broadcast_to")(lambda x, *dims, shape=None: o.ArrayBroadcastTo.make(array(x), shape=shape_arg(dims, shape)))
 
 
-@register("transpose permute")
 def _transpose(x: Any, *dims: Any, axes: Any = None) -> sp.Expr:
     if dims == (None,):
         dims = ()
     return o.ArrayTranspose.make(array(x), axes=shape_arg(dims, axes) if dims or axes is not None else None)
 
 
+def _swapaxes(x: Any, axis0: Any, axis1: Any) -> sp.Expr:
+    return o.ArraySwapaxes.make(array(x), axis1=integer(axis0, "dim0"), axis2=integer(axis1, "dim1"))
+
+
+register("permute")(_transpose)
+register("transpose", torch=_swapaxes, readings=("a permutation of all axes", "a swap of two axes"))(_transpose)
+register("swapaxes swapdims")(_swapaxes)
 register("t")(lambda x: o.ArrayTranspose.make(array(x), axes=None))
+register("mT")(lambda x: o.ArraySwapaxes.make(array(x), axis1=-2, axis2=-1))
 
 
 def _joiner(names: str, op: type[o.ArrayOp]) -> None:
@@ -316,7 +445,6 @@ _joiner("stack", o.ArrayStack)
 # ---- linear algebra ------------------------------------------------------------------
 register("matmul mm mv bmm")(lambda x, y: o.ArrayMatmul.make(array(x), array(y)))
 register("dot")(lambda x, y: o.ArrayDot.make(array(x), array(y)))
-register("eye")(lambda n, m=None: o.ArrayEye.make(N=integer(n, "n"), M=None if m is None else integer(m, "m")))
 register("det")(lambda x: o.ArrayDet.make(array(x)))
 register("inv inverse")(lambda x: o.ArrayInv.make(array(x)))
 register("solve")(lambda a, b: o.ArraySolve.make(array(a), array(b)))
@@ -346,10 +474,10 @@ def _outer(x: Any, y: Any) -> sp.Expr:
 
 
 # ---- what printed reverse-mode graphs call (--create-graph), read back ------------------
-def _plain(value: Any) -> Any:
+def _literal(value: Any) -> Any:
     """A parameter printed as a Python literal, with sympy's integers as ints."""
     if isinstance(value, tuple):
-        return tuple(_plain(v) for v in value)
+        return tuple(_literal(v) for v in value)
     if isinstance(value, sp.Integer):
         return int(value)
     if value is None or isinstance(value, (str, int)):
@@ -360,7 +488,7 @@ def _plain(value: Any) -> Any:
 register("sum_like", method=False)(lambda g, like: o.ArraySumLike.make(array(g), array(like)))
 register("reshape_like", method=False)(lambda g, like: o.ArrayReshapeLike.make(array(g), array(like)))
 register("scatter_like", method=False)(
-    lambda g, like, index=(): o.ArrayScatter.make(array(g), array(like), index=_plain(index))
+    lambda g, like, index=(): o.ArrayScatter.make(array(g), array(like), index=_literal(index))
 )
 register("diag_like", method=False)(lambda g, like, k=0: o.ArrayDiagLike.make(array(g), array(like), k=integer(k, "k")))
 
@@ -390,4 +518,12 @@ def _contract_t(g: Any, *operands: Any, kind: Any = "matmul", part: Any = 0) -> 
 
 CONSTANTS: dict[str, Any] = {"pi": sp.pi, "e": sp.E, "inf": sp.oo, "nan": sp.nan, "newaxis": None}
 #: attributes without a call: ``x.T``, ``z.real``
-ATTRIBUTES: dict[str, Builtin] = {"T": FUNCTIONS["t"], "real": FUNCTIONS["real"], "imag": FUNCTIONS["imag"]}
+ATTRIBUTES: dict[str, Builtin] = {
+    "T": FUNCTIONS["t"],
+    "mT": FUNCTIONS["mT"],
+    "real": FUNCTIONS["real"],
+    "imag": FUNCTIONS["imag"],
+}
+
+
+from jvpcli.lang import nn, tensors  # noqa: E402, F401  (their registrations join FUNCTIONS)

@@ -1,8 +1,10 @@
 """FUNC text -> a checked Python AST. Nothing here runs user text.
 
 The text is parsed with ``ast`` and every node is checked against a whitelist, in the
-manner of simpleeval: anything not listed (imports, comprehensions, dunder attributes,
+manner of simpleeval: anything not listed (comprehensions, dunder attributes, loops,
 statements other than assignments and one ``return``) is refused with a caret under it.
+A pasted module may hold ``import`` lines of known modules (checked, never run), constant
+assignments, helper defs and, last, the def that is FUNC. Type hints are never read.
 Long ``+``/``*`` chains are legal; nesting of anything else is capped.
 """
 
@@ -12,9 +14,10 @@ import ast
 import sys
 import textwrap
 from functools import lru_cache
-from typing import NamedTuple
+from typing import NamedTuple, Union
 
 from jvpcli.errors import ParseError
+from jvpcli.lang import dialect
 
 MAX_TEXT = 100_000
 MAX_NODES = 200_000
@@ -22,8 +25,22 @@ MAX_DEPTH = 200
 #: names a bare expression treats as constants, not inputs (unless bound explicitly)
 CONSTANTS = frozenset({"pi", "e", "inf", "nan", "newaxis"})
 #: module prefixes that are accepted and ignored: ``np.exp``, ``torch.linalg.det``
-MODULES = frozenset({"np", "numpy", "torch", "F", "scipy", "math", "jnp"})
-SUBMODULES = frozenset({"linalg", "special", "nn", "functional"})
+MODULES = frozenset({"np", "numpy", "torch", "F", "scipy", "math", "jnp", "nn"})
+SUBMODULES = frozenset({"linalg", "special", "nn", "functional", "fft"})
+#: what ``import`` may name (checked, never run): the module, the names it may be bound to
+IMPORTABLE = {
+    "torch": "torch",
+    "torch.nn": "nn",
+    "torch.nn.functional": "F",
+    "torch.linalg": "linalg",
+    "numpy": "np",
+    "numpy.linalg": "linalg",
+    "math": "math",
+    "scipy": "scipy",
+    "scipy.special": "special",
+    "typing": "",
+    "__future__": "",
+}
 
 _ALLOWED = (
     ast.Module,
@@ -33,7 +50,14 @@ _ALLOWED = (
     ast.arg,
     ast.FunctionDef,
     ast.Assign,
+    ast.AugAssign,
+    ast.AnnAssign,
     ast.Return,
+    ast.Import,
+    ast.ImportFrom,
+    ast.alias,
+    ast.Assert,
+    ast.Pass,
     ast.BinOp,
     ast.UnaryOp,
     ast.Call,
@@ -48,10 +72,13 @@ _ALLOWED = (
     ast.Load,
     ast.Store,
     ast.Compare,
+    ast.Starred,
     ast.Add,
     ast.Sub,
     ast.Mult,
     ast.Div,
+    ast.FloorDiv,
+    ast.Mod,
     ast.Pow,
     ast.MatMult,
     ast.USub,
@@ -66,9 +93,59 @@ _ALLOWED = (
     ast.Eq,
     ast.NotEq,
 )
+#: what a refused construct is called in a message (Python's node names never reach the user)
+CONSTRUCTS = {
+    "For": "a for loop",
+    "AsyncFor": "a for loop",
+    "While": "a while loop",
+    "If": "an if statement (FUNC is straight-line code: use where(cond, a, b))",
+    "IfExp": "'a if c else b' (use where(cond, a, b))",
+    "ListComp": "a list comprehension",
+    "SetComp": "a set comprehension",
+    "DictComp": "a dict comprehension",
+    "GeneratorExp": "a generator expression",
+    "Dict": "a dict",
+    "Set": "a set",
+    "JoinedStr": "an f-string",
+    "FormattedValue": "an f-string",
+    "BoolOp": "'and'/'or' (use & and | between conditions)",
+    "NamedExpr": "':='",
+    "With": "a with statement",
+    "Try": "a try statement",
+    "Raise": "raise",
+    "Delete": "del",
+    "Global": "global",
+    "Nonlocal": "nonlocal",
+    "ClassDef": "a class",
+    "AsyncFunctionDef": "an async def",
+    "Await": "await",
+    "Yield": "yield",
+    "YieldFrom": "yield",
+    "Lambda": "a lambda inside FUNC",
+    "Expr": "a bare expression statement",
+    "Is": "'is'",
+    "IsNot": "'is not'",
+    "In": "'in'",
+    "NotIn": "'not in'",
+    "LShift": "'<<'",
+    "RShift": "'>>'",
+}
 _CONSTANT_TYPES = (int, float, complex, str, bool, type(None), type(...))
 #: BinOp chains that are flattened, so their length does not count as depth
 CHAINS = ((ast.Add, ast.Sub), (ast.Mult,))
+
+#: an assignment target: a name, or a tuple of targets (``a, (b, c) = ...``)
+Target = Union[str, tuple]  # noqa: UP007 - a runtime alias, which Python 3.10 cannot write as str | tuple
+
+
+class Function(NamedTuple):
+    """A def (or lambda): parameters, defaults (constants that ``-c`` may override), body, result."""
+
+    name: str
+    params: tuple[str, ...]
+    defaults: tuple[tuple[str, ast.expr], ...]
+    body: tuple[tuple[Target, ast.expr], ...]
+    result: ast.expr
 
 
 class Program(NamedTuple):
@@ -76,9 +153,17 @@ class Program(NamedTuple):
 
     text: str
     params: tuple[str, ...] | None
-    body: tuple[tuple[str, ast.expr], ...]
+    body: tuple[tuple[Target, ast.expr], ...]
     result: ast.expr
     free_names: tuple[str, ...]
+    #: parameters with a default value: constants, not inputs
+    defaults: tuple[tuple[str, ast.expr], ...] = ()
+    #: helper defs a pasted module holds before FUNC's own def
+    helpers: tuple[Function, ...] = ()
+    #: where the text says which library it was written for (``dialect.Hints``)
+    hints: dialect.Hints = dialect.Hints()
+    #: the reading asked for (--dialect): 'numpy', 'torch', or None (the hints decide)
+    dialect: str | None = None
 
     def input_names(
         self, bound: frozenset[str] = frozenset(), constants: frozenset[str] = frozenset()
@@ -86,15 +171,22 @@ class Program(NamedTuple):
         """The inputs, in order: parameters, or a bare expression's free names.
 
         A built-in constant name (``e``) is an input only when ``bound`` names it;
-        a name in ``constants`` (``-c``) never is.
+        a name in ``constants`` (``-c``) never is, nor is a parameter with a default.
         """
         if self.params is not None:
-            return self.params
+            defaulted = {n for n, _ in self.defaults}
+            return tuple(n for n in self.params if n not in constants and n not in defaulted)
         return tuple(n for n in self.free_names if n not in constants and (n not in CONSTANTS or n in bound))
 
 
 def fail(message: str, text: str, node: ast.AST | None = None) -> ParseError:
     return ParseError(message, text, getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
+
+
+def construct(node: ast.AST) -> str:
+    """A refused construct in words."""
+    name = type(node).__name__
+    return CONSTRUCTS.get(name, f"this construct ({name.lower()})")
 
 
 @lru_cache(maxsize=256)
@@ -109,19 +201,30 @@ def parse(text: str) -> Program:
     if not text:
         raise ParseError("FUNC is empty")
     tree = _ast_parse(text)
+    hints = dialect.hints(tree)
+    _strip_annotations(tree)
     _check(tree, text)
     if not tree.body:
         raise ParseError("FUNC holds only comments")
-    if len(tree.body) != 1:
-        raise fail("FUNC must be one expression, one lambda or one def", text, tree.body[1])
-    top = tree.body[0]
+    statements = [st for st in tree.body if not _is_import(st, text)]
+    if not statements:
+        raise fail("FUNC holds only imports: add the function", text, tree.body[-1])
+    top = statements[-1]
     if isinstance(top, ast.FunctionDef):
-        return _from_def(top, text)
+        main = _function(top, text)
+        helpers = [_function(st, text) for st in statements[:-1] if isinstance(st, ast.FunctionDef)]
+        constants = _module_constants([st for st in statements[:-1] if not isinstance(st, ast.FunctionDef)], text)
+        return Program(
+            text, main.params, (*constants, *main.body), main.result, (), main.defaults, tuple(helpers), hints
+        )
+    if len(statements) != 1:
+        raise fail("FUNC must be one expression, one lambda or one def", text, statements[1])
     if not isinstance(top, ast.Expr):
-        raise fail(f"'{type(top).__name__}' statements are not allowed here", text, top)
+        raise fail(f"{construct(top)} is not allowed here", text, top)
     if isinstance(top.value, ast.Lambda):
-        return Program(text, _params(top.value.args, text), (), top.value.body, ())
-    return Program(text, None, (), top.value, _free_names(top.value))
+        params, defaults = _params(top.value.args, text)
+        return Program(text, params, (), top.value.body, (), defaults, (), hints)
+    return Program(text, None, (), top.value, _free_names(top.value), (), (), hints)
 
 
 def _ast_parse(text: str) -> ast.Module:
@@ -140,6 +243,17 @@ def _ast_parse(text: str) -> ast.Module:
         sys.setrecursionlimit(limit)
 
 
+def _strip_annotations(tree: ast.Module) -> None:
+    """Type hints are never read: drop them before the whitelist (``-> torch.Tensor`` is fine)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg):
+            node.annotation = None
+        elif isinstance(node, ast.FunctionDef):
+            node.returns = None
+        elif isinstance(node, ast.AnnAssign):
+            node.annotation = ast.Constant(None)
+
+
 def _check(tree: ast.Module, text: str) -> None:
     """Whitelist every node; cap node count and non-chain nesting depth."""
     stack: list[tuple[ast.AST, int]] = [(tree, 0)]
@@ -152,7 +266,7 @@ def _check(tree: ast.Module, text: str) -> None:
         if depth > MAX_DEPTH:
             raise fail(f"FUNC nests deeper than {MAX_DEPTH} levels", text, node)
         if not isinstance(node, _ALLOWED):
-            raise fail(f"'{type(node).__name__}' is not allowed in FUNC", text, node)
+            raise fail(f"{construct(node)} is not allowed in FUNC", text, node)
         if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
             raise fail(f"attribute '{node.attr}' is not allowed", text, node)
         if isinstance(node, ast.Constant) and not isinstance(node.value, _CONSTANT_TYPES):
@@ -167,24 +281,58 @@ def _same_chain(parent: ast.AST, child: ast.AST) -> bool:
     return any(isinstance(parent.op, ops) and isinstance(child.op, ops) for ops in CHAINS)
 
 
-def _params(args: ast.arguments, text: str) -> tuple[str, ...]:
-    extras = (args.vararg, args.kwarg, *args.kwonlyargs, *args.defaults, *args.posonlyargs)
-    bad = next((x for x in extras if x is not None), None)
+def _is_import(st: ast.stmt, text: str) -> bool:
+    """``import torch``, ``import numpy as np``, ``import torch.nn.functional as F``: checked, never run."""
+    if isinstance(st, ast.Import):
+        for alias in st.names:
+            if alias.name not in IMPORTABLE:
+                raise fail(f"'import {alias.name}': FUNC may import only {_importable()}", text, st)
+            expected = IMPORTABLE[alias.name] if alias.asname else alias.name.split(".")[0]
+            bound = alias.asname or alias.name.split(".")[0]
+            if bound not in (expected, *MODULES):
+                raise fail(f"'import {alias.name} as {bound}': write 'as {IMPORTABLE[alias.name]}'", text, st)
+        return True
+    if isinstance(st, ast.ImportFrom):
+        module = st.module or ""
+        for alias in st.names:
+            full = f"{module}.{alias.name}"
+            if module in ("typing", "__future__") or (module == "torch" and alias.name == "Tensor"):
+                continue
+            if module == "numpy" and alias.name == "ndarray":
+                continue
+            if full not in IMPORTABLE:
+                raise fail(f"'from {module} import {alias.name}': FUNC may import only {_importable()}", text, st)
+            bound = alias.asname or alias.name
+            if bound not in (IMPORTABLE[full], *MODULES, *SUBMODULES):
+                raise fail(f"'from {module} import {alias.name} as {bound}': write 'as {IMPORTABLE[full]}'", text, st)
+        return True
+    return False
+
+
+def _importable() -> str:
+    return ", ".join(name for name in IMPORTABLE if name not in ("typing", "__future__"))
+
+
+def _params(args: ast.arguments, text: str) -> tuple[tuple[str, ...], tuple[tuple[str, ast.expr], ...]]:
+    bad = next((x for x in (args.vararg, args.kwarg) if x is not None), None)
     if bad is not None:
-        raise fail("only plain positional parameters are allowed", text, bad)
-    names = tuple(a.arg for a in args.args)
-    for a in args.args:
-        if a.annotation is not None:
-            raise fail("parameter annotations are not allowed", text, a.annotation)
+        raise fail("'*args' and '**kwargs' parameters are not allowed", text, bad)
+    positional = [*args.posonlyargs, *args.args]
+    names = tuple(a.arg for a in (*positional, *args.kwonlyargs))
     if len(set(names)) != len(names):
-        raise fail("duplicate parameter name", text, args.args[0])
-    return names
+        raise fail("duplicate parameter name", text, positional[0] if positional else args.kwonlyargs[0])
+    defaults = list(zip((a.arg for a in positional[len(positional) - len(args.defaults) :]), args.defaults))
+    defaults += [(a.arg, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
+    missing = [a for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is None]
+    if missing:
+        raise fail("a keyword-only parameter needs a default value", text, missing[0])
+    return names, tuple(defaults)
 
 
-def _from_def(fn: ast.FunctionDef, text: str) -> Program:
-    if fn.decorator_list or fn.returns:
-        raise fail("decorators and return annotations are not allowed", text, fn)
-    statements = list(fn.body)
+def _function(fn: ast.FunctionDef, text: str) -> Function:
+    if fn.decorator_list:
+        raise fail("decorators are not allowed", text, fn.decorator_list[0])
+    statements = [st for st in fn.body if not _is_import(st, text) and not isinstance(st, (ast.Assert, ast.Pass))]
     if (
         statements
         and isinstance(statements[0], ast.Expr)
@@ -194,12 +342,36 @@ def _from_def(fn: ast.FunctionDef, text: str) -> Program:
         statements = statements[1:]  # a docstring
     if not statements or not isinstance(statements[-1], ast.Return) or statements[-1].value is None:
         raise fail("a def must end with 'return EXPRESSION'", text, statements[-1] if statements else fn)
-    body = []
-    for st in statements[:-1]:
-        if not (isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name)):
-            raise fail("a def holds only assignments 'name = expression' and one final return", text, st)
-        body.append((st.targets[0].id, st.value))
-    return Program(text, _params(fn.args, text), tuple(body), statements[-1].value, ())
+    body = [_assignment(st, text) for st in statements[:-1]]
+    params, defaults = _params(fn.args, text)
+    return Function(fn.name, params, defaults, tuple(body), statements[-1].value)
+
+
+def _module_constants(statements: list[ast.stmt], text: str) -> list[tuple[Target, ast.expr]]:
+    """``EPS = 1e-5`` before the def: a constant FUNC's def may read."""
+    return [_assignment(st, text) for st in statements]
+
+
+def _assignment(st: ast.stmt, text: str) -> tuple[Target, ast.expr]:
+    """``h = e``, ``a, b = e``, ``h: T = e`` or ``h += e`` (as ``h = h + e``)."""
+    if isinstance(st, ast.Assign) and len(st.targets) == 1:
+        return _target(st.targets[0], text), st.value
+    if isinstance(st, ast.AnnAssign) and st.value is not None and isinstance(st.target, ast.Name):
+        return st.target.id, st.value
+    if isinstance(st, ast.AugAssign) and isinstance(st.target, ast.Name):
+        read = ast.copy_location(ast.Name(st.target.id, ast.Load()), st.target)
+        return st.target.id, ast.copy_location(ast.BinOp(read, st.op, st.value), st)
+    if isinstance(st, ast.AugAssign):
+        raise fail("augmented assignment only to a name ('h += b'); x[i] += ... changes an array in place", text, st)
+    raise fail("a def holds only assignments ('h = ...', 'a, b = ...', 'h += ...') and one final return", text, st)
+
+
+def _target(node: ast.expr, text: str) -> Target:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, (ast.Tuple, ast.List)) and not any(isinstance(e, ast.Starred) for e in node.elts):
+        return tuple(_target(e, text) for e in node.elts)
+    raise fail("assign to a name or a tuple of names; FUNC never changes an array in place", text, node)
 
 
 def _free_names(expr: ast.expr) -> tuple[str, ...]:

@@ -44,6 +44,27 @@ class Static(Atom):
         return repr(self._value)
 
 
+class Slot(int):
+    """A place in an op's parameters filled at run time by one of its array arguments.
+
+    ``x.view(B, T, -1)`` with ``B, T = x.shape`` keeps ``(Slot(0), Slot(1), -1)`` as its
+    shape and the two sizes as arguments: the kernel is the same for every shape.
+    """
+
+    def __repr__(self) -> str:
+        return f"Slot({int(self)})"
+
+
+def fill_slots(value: Any, slots: list[str], wrap: str = "int") -> str:
+    """``value``'s Python text with each ``Slot(k)`` replaced by ``wrap(slots[k])``."""
+    if isinstance(value, Slot):
+        return f"{wrap}({slots[value]})" if wrap else slots[value]
+    if isinstance(value, tuple):
+        inner = ", ".join(fill_slots(v, slots, wrap) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    return repr(value)
+
+
 class ArrayOp(sp.Function):
     """Base of jvpcli's array operations; subclasses set names and parameters."""
 
@@ -117,6 +138,30 @@ ArrayRound = _op("ArrayRound", "numpy.round", "round", elementwise=True)
 ArrayMaximum = _op("ArrayMaximum", "numpy.maximum", "maximum", elementwise=True)
 ArrayMinimum = _op("ArrayMinimum", "numpy.minimum", "minimum", elementwise=True)
 ArrayClip = _op("ArrayClip", "numpy.clip", "clip", elementwise=True)
+ArrayLogaddexp = _op("ArrayLogaddexp", "numpy.logaddexp", "logaddexp", elementwise=True)
+
+
+class ArrayCast(ArrayOp):
+    """x in another floating dtype (torch's ``x.float()``, ``x.double()``): its numbers rounded."""
+
+    params, func_name, elementwise = ("dtype",), "astype", True
+
+    def _numpycode(self, printer: Any) -> str:
+        x = printer._print(self.arrays[0])
+        x = x[1:-1] if isinstance(self.arrays[0], (ArrayCompare, ArrayLogic)) else x  # no ((a > b))
+        return f"numpy.asarray({x}).astype(numpy.{self.param('dtype')})"
+
+    def _funccode(self, printer: Any) -> str:
+        return f"astype({printer._print(self.arrays[0])}, {self.param('dtype')!r})"
+
+
+class ArrayDetach(ArrayOp):
+    """x, through which no derivative flows (torch's ``x.detach()``)."""
+
+    func_name, elementwise = "detach", True
+
+    def _numpycode(self, printer: Any) -> str:
+        return printer._print(self.arrays[0])
 
 
 class ArrayWhere(ArrayOp):
@@ -210,36 +255,91 @@ ArrayLogSoftmax = _op("ArrayLogSoftmax", "_rt.log_softmax", "log_softmax", ("axi
 # ---- shape -----------------------------------------------------------------------
 ArrayCumsum = _op("ArrayCumsum", "numpy.cumsum", "cumsum", ("axis",))
 ArrayFlip = _op("ArrayFlip", "numpy.flip", "flip", ("axis",))
-ArrayReshape = _op("ArrayReshape", "numpy.reshape", "reshape", ("shape",))
+
+
+class ArrayReshape(ArrayOp):
+    """``reshape(x, shape)``; entries of ``shape`` may be ``Slot``s: sizes known at run time."""
+
+    params = ("shape",)
+
+    def _text(self, printer: Any, name: str, wrap: str) -> str:
+        x, *dims = (printer._print(a) for a in self.arrays)
+        return f"{name}({x}, {fill_slots(self.param('shape'), dims, wrap)})"
+
+    def _numpycode(self, printer: Any) -> str:
+        return self._text(printer, "numpy.reshape", "int")
+
+    def _funccode(self, printer: Any) -> str:
+        return self._text(printer, "reshape", "")
+
+
+#: torch's ``flatten(start_dim, end_dim)``: those axes joined into one
+ArrayFlatten = _op("ArrayFlatten", "_rt.flatten", "flatten", ("start_dim", "end_dim"))
 ArraySqueeze = _op("ArraySqueeze", "numpy.squeeze", "squeeze", ("axis",))
 ArrayExpandDims = _op("ArrayExpandDims", "numpy.expand_dims", "expand_dims", ("axis",))
 ArrayTranspose = _op("ArrayTranspose", "numpy.transpose", "transpose", ("axes",))
 ArrayBroadcastTo = _op("ArrayBroadcastTo", "numpy.broadcast_to", "broadcast_to", ("shape",))
 ArrayTrace = _op("ArrayTrace", "numpy.trace", "trace", ("offset", "axis1", "axis2"))
 ArrayDiag = _op("ArrayDiag", "numpy.diag", "diag", ("k",))
+ArrayDiagonal = _op("ArrayDiagonal", "numpy.diagonal", "diagonal", ("offset", "axis1", "axis2"))
+ArrayTril = _op("ArrayTril", "numpy.tril", "tril", ("k",))
+ArrayTriu = _op("ArrayTriu", "numpy.triu", "triu", ("k",))
+ArraySwapaxes = _op(
+    "ArraySwapaxes",
+    "numpy.swapaxes",
+    "swapaxes",
+    ("axis1", "axis2"),
+    _funccode=lambda self, p: f"swapaxes({p._print(self.arrays[0])}, {self.param('axis1')}, {self.param('axis2')})",
+)
+ArrayTile = _op("ArrayTile", "numpy.tile", "tile", ("reps",))
+ArrayRepeat = _op("ArrayRepeat", "numpy.repeat", "repeat", ("repeats", "axis"))
+ArrayRoll = _op("ArrayRoll", "numpy.roll", "roll", ("shift", "axis"))
+#: axis 1 (torch's class axis) moved last when there are axes after it; ``inverse`` moves it back
+ArrayClassLast = _op("ArrayClassLast", "_rt.class_last", "class_last", ("inverse",))
+#: piece ``index`` of x cut along ``axis`` (torch's chunk, split, unbind); ``count``: how many there must be
+ArrayPiece = _op("ArrayPiece", "_rt.piece", "piece", ("kind", "arg", "axis", "index", "count"))
+#: x unchanged where it has one or no axes: numpy's ``norm(x, ord)`` of a matrix is a matrix norm
+ArrayVectorOnly = _op("ArrayVectorOnly", "_rt.vector_only", "vector_only", ("ord",))
+#: numpy's ``take_along_axis`` (torch's gather): linear in x, the indices are constants
+ArrayTakeAlong = _op("ArrayTakeAlong", "_rt.take_along", "take_along", ("axis",))
 
 
-def _index_text(index: tuple) -> str:
+def _index_text(index: tuple, slots: list[str], numpy: bool) -> str:
+    def bound(v: Any) -> str:
+        if isinstance(v, Slot):
+            return f"int({slots[v]})" if numpy else slots[v]
+        return "" if v is None else str(v)
+
     def one(item: Any) -> str:
         if item == "...":
             return "..."
         if isinstance(item, tuple):  # ("slice", start, stop, step)
-            start, stop, step = (("" if v is None else str(v)) for v in item[1:])
+            start, stop, step = (bound(v) for v in item[1:])
             return f"{start}:{stop}" + (f":{step}" if step else "")
+        if isinstance(item, Slot):  # an array of indices or a mask, or a size known at run time
+            return f"_rt.ix({slots[item]})" if numpy else slots[item]
         return repr(item)
 
     return ", ".join(one(i) for i in index) if index else "()"
 
 
 class ArrayIndex(ArrayOp):
-    """Basic indexing: ints, slices (as ``("slice", start, stop, step)``), ``...``, ``None``."""
+    """Indexing: ints, slices (as ``("slice", start, stop, step)``), ``...``, ``None``, and
+    ``Slot``s: arrays of indices, masks, or sizes known at run time (the other arguments)."""
 
     params = ("index",)
 
-    def _numpycode(self, printer: Any) -> str:
-        return f"({printer._print(self.arrays[0])})[{_index_text(self.param('index'))}]"
+    def _text(self, printer: Any, numpy: bool) -> str:
+        x, *slots = (printer._print(a) for a in self.arrays)
+        # a mask prints in parentheses of its own: _rt.ix(a > 0), not _rt.ix((a > 0))
+        slots = [s[1:-1] if isinstance(a, (ArrayCompare, ArrayLogic)) else s for s, a in zip(slots, self.arrays[1:])]
+        return f"({x})[{_index_text(self.param('index'), slots, numpy)}]"
 
-    _funccode = _numpycode
+    def _numpycode(self, printer: Any) -> str:
+        return self._text(printer, True)
+
+    def _funccode(self, printer: Any) -> str:
+        return self._text(printer, False)
 
 
 class ArrayConcatenate(ArrayOp):
@@ -260,21 +360,98 @@ class ArrayStack(ArrayConcatenate):
     numpy_name, func_name = "numpy.stack", "stack"
 
 
+# ---- constants and indices: no derivative --------------------------------------------
+ArrayArgmax = _op("ArrayArgmax", "numpy.argmax", "argmax", _AXIS, _eval_is_extended_real=_always_real)
+ArrayArgmin = _op("ArrayArgmin", "numpy.argmin", "argmin", _AXIS, _eval_is_extended_real=_always_real)
+ArrayArgsort = _op(
+    "ArrayArgsort", "_rt.argsort", "argsort", ("axis", "descending"), _eval_is_extended_real=_always_real
+)
+ArrayNdim = _op("ArrayNdim", "numpy.ndim", "ndim", _eval_is_extended_real=_always_real)
+#: the targets of a classification loss, one row per sample along the last axis: one-hot rows
+#: of class indices, or probability targets (the shape of x) with axis 1 moved last
+ArrayClassTargets = _op(
+    "ArrayClassTargets", "_rt.class_targets", "class_targets", ("ignore_index", "smoothing", "tangent")
+)
+#: what a classification loss's mean divides by: the weight of the counted samples
+ArrayClassCount = _op("ArrayClassCount", "_rt.class_count", "class_count", ("ignore_index",))
+
+
+class ArrayConstant(ArrayOp):
+    """A literal array (``torch.tensor([1.0, 2.0])``), in the dtype its library gives it."""
+
+    params = ("value", "dtype")
+
+    def _eval_is_extended_real(self) -> bool | None:
+        return not any(isinstance(v, complex) for v in _flat(self.param("value")))
+
+    def _numpycode(self, printer: Any) -> str:
+        return f"numpy.array({self.param('value')!r}, dtype=numpy.{self.param('dtype')})"
+
+    def _funccode(self, printer: Any) -> str:
+        return f"array({self.param('value')!r}, dtype={self.param('dtype')!r})"
+
+
+def _flat(value: Any) -> list:
+    return [w for v in value for w in _flat(v)] if isinstance(value, tuple) else [value]
+
+
+class ArrayFull(ArrayOp):
+    """``full(shape, value)`` (``ones``, ``zeros``); shape entries may be run-time ``Slot``s."""
+
+    params = ("shape", "value", "dtype")
+    _eval_is_extended_real = _always_real
+
+    def _numpycode(self, printer: Any) -> str:
+        slots = [printer._print(a) for a in self.arrays]
+        shape, value, dtype = (self.param(p) for p in self.params)
+        return f"numpy.full({fill_slots(shape, slots)}, {value!r}, dtype=numpy.{dtype})"
+
+    def _funccode(self, printer: Any) -> str:
+        slots = [printer._print(a) for a in self.arrays]
+        shape, value, dtype = (self.param(p) for p in self.params)
+        return f"full({fill_slots(shape, slots, '')}, {value!r}, dtype={dtype!r})"
+
+
+class ArrayArange(ArrayOp):
+    """``arange(start, stop, step)``; bounds may be run-time ``Slot``s (``arange(len(y))``)."""
+
+    params = ("start", "stop", "step", "dtype")
+    _eval_is_extended_real = _always_real
+
+    def _text(self, printer: Any, name: str, wrap: str, dtype: str) -> str:
+        slots = [printer._print(a) for a in self.arrays]
+        bounds = ", ".join(fill_slots(self.param(p), slots, wrap) for p in ("start", "stop", "step"))
+        return f"{name}({bounds}, dtype={dtype})"
+
+    def _numpycode(self, printer: Any) -> str:
+        return self._text(printer, "numpy.arange", "int", f"numpy.{self.param('dtype')}")
+
+    def _funccode(self, printer: Any) -> str:
+        return self._text(printer, "arange", "", repr(self.param("dtype")))
+
+
 # ---- linear algebra ----------------------------------------------------------------
 class ArrayMatmul(ArrayOp):
     numpy_name = "numpy.matmul"
 
     def _funccode(self, printer: Any) -> str:
-        a, b = (printer._print(x) for x in self.arrays)
-        return f"({a} @ {b})"
+        from sympy.printing.precedence import PRECEDENCE
+
+        # '@' binds like '*': a sum or a product on its right needs parentheses (a @ (x/2 + y))
+        a, b = self.arrays
+        left = printer.parenthesize(a, PRECEDENCE["Mul"], strict=False)
+        return f"({left} @ {printer.parenthesize(b, PRECEDENCE['Mul'], strict=True)})"
 
 
 ArrayDot = _op("ArrayDot", "numpy.dot", "dot")
 #: a constant identity matrix (``A + 3 * eye(3)``): no array arguments, derivative 0
-ArrayEye = _op("ArrayEye", "numpy.eye", "eye", ("N", "M"), _eval_is_extended_real=_always_real)
+ArrayEye = _op("ArrayEye", "numpy.eye", "eye", ("N", "M", "dtype"), _eval_is_extended_real=_always_real)
 ArrayDet = _op("ArrayDet", "numpy.linalg.det", "det")
 ArrayInv = _op("ArrayInv", "numpy.linalg.inv", "inv")
 ArraySolve = _op("ArraySolve", "numpy.linalg.solve", "solve")
+ArrayInner = _op("ArrayInner", "numpy.inner", "inner")
+ArrayCholesky = _op("ArrayCholesky", "numpy.linalg.cholesky", "cholesky")
+ArrayCross = _op("ArrayCross", "_rt.cross", "cross", ("axis",))
 
 
 class ArrayEinsum(ArrayOp):

@@ -19,8 +19,12 @@ import sympy as sp
 from jvpcli.symbolic import dag
 from jvpcli.symbolic import ops as o
 from jvpcli.symbolic.derive import NoRuleError, entry_for
-from jvpcli.symbolic.rules import NonLinearError
+from jvpcli.symbolic.rules import NonLinearError, NotTransposed
 from jvpcli.symbolic.shapes import leaves
+
+
+def _name(node: sp.Basic) -> str:
+    return getattr(node, "func_name", "") or type(node).__name__
 
 
 def _tangent_symbol(node: sp.Expr) -> sp.Dummy:
@@ -97,7 +101,7 @@ class _Transposer:
                 continue
             rule = entry_for(node).transpose
             if rule is None:
-                raise NoRuleError(f"jvpcli cannot transpose {type(node).__name__}: it is not linear")
+                raise NoRuleError(f"reverse mode does not support {_name(node)} yet (it has no transpose)")
             for arg, part in zip(node.args, rule(node, value, [a in self.linear for a in node.args], self)):
                 if part is not None and part != 0:
                     cts[arg] = cts.get(arg, sp.S.Zero) + part
@@ -134,4 +138,6 @@ def vjp(outputs: Sequence[sp.Expr], inputs: Sequence[sp.Symbol], cotangents: Seq
                 work.transpose(node, body, ct, cts)
     except NonLinearError as exc:  # pragma: no cover - a rule that is not linear in its tangents
         raise NoRuleError(f"a JVP rule gave an expression that is not linear: {exc}") from None
+    except NotTransposed as exc:
+        raise NoRuleError(f"reverse mode does not support {exc} yet") from None
     return [cts.get(tangent[x], sp.S.Zero) if x in tangent else sp.S.Zero for x in inputs]
