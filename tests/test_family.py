@@ -70,13 +70,28 @@ def test_reverse_is_the_adjoint_of_forward(case, shape, axis, keep, broadcast, s
     assert np.isclose(left, right, rtol=1e-9, atol=1e-9), (func, shapes, left, right)
 
 
+#: linear ops (issue 10's) that reverse mode refuses with a clear error until they have a
+#: transpose: the test fails when one gains a transpose (remove it here) or a new one lacks it
+NOT_YET_TRANSPOSED = {
+    o.ArrayTakeAlong,
+    o.ArrayTile,
+    o.ArrayRepeat,
+    o.ArrayClassLast,
+    o.ArrayPiece,
+    o.ArrayVectorOnly,
+    o.ArrayCross,
+    o.ArrayInner,
+}
+
+
 def test_every_linear_op_has_a_transpose_and_every_transpose_op_a_jvp():
     """Both directions of the table: an op whose JVP is linear (or multilinear) in an
     argument transposes; the ops transposes are written in have rules of their own."""
-    for op, entry in rules.RULES.items():
-        jvp = entry.jvp if isinstance(entry, rules.Entry) else entry
-        if jvp in (rules.linear, rules.multilinear, rules.first_linear):
-            assert isinstance(entry, rules.Entry) and entry.transpose is not None, op
+    lacking = set()
+    for op, entry in rules.entries().items():
+        if entry.jvp in (rules.linear, rules.multilinear, rules.first_linear) and entry.transpose is None:
+            lacking.add(op)
+    assert lacking == NOT_YET_TRANSPOSED
     for op in o.all_ops():
         if issubclass(op, o.ArrayTransposeOp) and op is not o.ArrayTransposeOp:
             entry = rules.RULES[op]
@@ -182,6 +197,11 @@ def test_a_batch_equals_separate_calls():
         one = family.vjp(program, (x, W), us[b]).vjp
         np.testing.assert_array_equal(back.vjp[0][b], one[0])
         np.testing.assert_array_equal(back.vjp[1][b], one[1])
+
+
+def test_reverse_mode_refuses_a_linear_op_without_a_transpose_clearly():
+    with pytest.raises(jvpcli.JvpcliError, match="reverse mode does not support"):
+        family.vjp("tile(x, 2)", np.ones(3), np.ones(6))
 
 
 def test_an_elementwise_jacobian_of_a_million_entries_is_its_diagonal():
