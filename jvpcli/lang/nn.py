@@ -22,12 +22,23 @@ SELU_SCALE = sp.Float("1.0507009873554804934193349852946")
 REDUCTIONS = ("mean", "sum", "none")
 
 
+def _expr(value: Any) -> sp.Expr:
+    """A built value as an expression: Python numbers are converted, nothing is parsed."""
+    if isinstance(value, sp.Basic):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return sp.Integer(value)
+    if isinstance(value, float):
+        return sp.Float(value)
+    raise ArgError(f"expected an array or a number, not {type(value).__name__}")
+
+
 def _where(cond: sp.Expr, a: Any, b: Any) -> sp.Expr:
-    return o.ArrayWhere.make(cond, sp.sympify(a), sp.sympify(b))
+    return o.ArrayWhere.make(cond, _expr(a), _expr(b))
 
 
 def _cmp(a: sp.Expr, op: str, b: Any) -> sp.Expr:
-    return o.ArrayCompare.make(a, sp.sympify(b), op=op)
+    return o.ArrayCompare.make(a, _expr(b), op=op)
 
 
 def _number(value: Any, what: str) -> sp.Expr:
