@@ -74,20 +74,25 @@ class _Call:
         inputs: Mapping[str, np.ndarray],
         constants: Mapping[str, np.ndarray],
         options: Options,
+        batched: bool = False,
     ) -> None:
+        """``batched``: the kernel takes extras with one leading axis more, B at once."""
         if not inputs:
             raise UsageError("FUNC has no inputs: there is nothing to differentiate")
-        self.program, self.options = program, options
+        self.program, self.options, self.batched = program, options, batched
         self.inputs, self.constants = dict(inputs), dict(constants)
-        self.kernel = kernel_for(mode, program, _kinds(inputs), _kinds(constants), options.create_graph, options.cache)
+        extra = (True,) if batched else ()
+        self.kernel = kernel_for(
+            mode, program, _kinds(inputs), _kinds(constants), options.create_graph, options.cache, *extra
+        )
         self.n_in = len(inputs)
         self.input_tuple = self.n_in != 1
 
-    def run(self, extras: Sequence[np.ndarray], batch: bool = False) -> list[np.ndarray]:
-        """The kernel's results; ``batch``: the extras carry a leading batch axis, which the
-        results shaped like an argument or output take."""
+    def run(self, extras: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """The kernel's results; batched, the results computed from the extras lead with
+        their batch axis, the others are computed once."""
         args = [*self.inputs.values(), *extras, *self.constants.values()]
-        return evaluate(self.kernel, args, self.options.threads, self.n_in if batch else None)
+        return evaluate(self.kernel, args, self.options.threads, self.n_in if self.batched else None)
 
     def depends(self, result: int) -> set[int]:
         return set(self.kernel.depends[result])
@@ -141,7 +146,7 @@ def vjp_at(
 ) -> Outcome:
     """``v``: one cotangent per output, or a function of the outputs that gives them (a
     SOURCE shaped like its output), or None for a single one-element output."""
-    call = _Call("vjp", program, inputs, constants, options)
+    call = _Call("vjp", program, inputs, constants, options, batched=batch)
     k = call.kernel
     n_out = len(k.results) - call.n_in
     if options.strict:
@@ -162,7 +167,7 @@ def vjp_at(
     if len(v) != n_out:
         raise UsageError(f"FUNC has {n_out} output(s) but {len(v)} cotangent(s) were given")
     us = [as_input(u, label("cotangent", i, k.is_tuple), options.dtype) for i, u in enumerate(v)]
-    results = _batched(call, us, n_out) if batch else call.run(us)
+    results = _batched(call, us) if batch else call.run(us)
     outputs, vjps = results[:n_out], results[n_out:]
     for i, (u, out) in enumerate(zip(us, outputs)):
         shape = u.shape[1:] if batch else u.shape
@@ -182,10 +187,10 @@ def vjp_at(
 def jvp_batch_at(program: Program, point: Point, options: Options = DEFAULTS) -> JvpResult:
     """``jvp`` of a batch of tangents (each with one leading axis of size B): the jvps gain
     that axis, the output is reported once, as ``torch.func.vmap`` over ``torch.func.jvp``."""
-    call = _Call("jvp", program, point.inputs, point.constants, options)
+    call = _Call("jvp", program, point.inputs, point.constants, options, batched=True)
     if options.strict:
         check_strict(call.kernel)
-    results = _batched(call, list(point.tangents.values()), len(call.kernel.results) // 2)
+    results = _batched(call, list(point.tangents.values()))
     n = len(results) // 2
     pick = tuple if call.kernel.is_tuple else (lambda items: items[0])
     graph = None
@@ -194,20 +199,15 @@ def jvp_batch_at(program: Program, point: Point, options: Options = DEFAULTS) ->
     return JvpResult(pick(results[:n]), pick(results[n:]), call.kernel.inputs, graph)
 
 
-def _batched(call: _Call, extras: Sequence[np.ndarray], n_outputs: int) -> list[np.ndarray]:
+def _batched(call: _Call, extras: Sequence[np.ndarray]) -> list[np.ndarray]:
     """The results along each slice of the extras' leading axis (B tangents or cotangents),
-    stacked: the outputs, which do not depend on them, are reported once. One evaluation
-    where every operation keeps that axis apart (``Kernel.batchable``), else one per slice."""
+    in one evaluation of the batched kernel; the outputs, which do not depend on them, once."""
     sizes = {e.shape[0] if e.ndim else None for e in extras}
     if None in sizes or len(sizes) != 1:
         raise ShapeError("--batch: every tangent (cotangent) needs one leading batch axis of the same size")
-    size = int(next(iter(sizes)) or 0)
-    if call.kernel.batchable and size:
-        return call.run(extras, batch=True)  # one vectorised evaluation
-    runs = [call.run([e[b] for e in extras]) for b in range(size)]
-    if not runs:
+    if not next(iter(sizes)):
         raise ShapeError("--batch: the batch is empty")
-    return [first if r < n_outputs else np.stack([run[r] for run in runs]) for r, first in enumerate(runs[0])]
+    return call.run(extras)
 
 
 # ---- hvp / vhp -----------------------------------------------------------------------------
@@ -274,25 +274,34 @@ def _basis(x: np.ndarray, start: int, stop: int) -> np.ndarray:
     return out.reshape((stop - start, *x.shape))
 
 
-def _chunks(size: int, chunk: int | None) -> list[tuple[int, int]]:
-    step = max(1, chunk or size or 1)
+#: basis directions evaluated at once, unless ``chunk_size`` says: as many as keep each
+#: batched array under this many elements (32 MiB of float64), judged by the largest argument
+BATCH_ELEMENTS = 1 << 22
+
+
+def _chunks(size: int, chunk: int | None, arrays: Sequence[np.ndarray]) -> list[tuple[int, int]]:
+    step = chunk or BATCH_ELEMENTS // max(1, *(a.size for a in arrays))
+    step = max(1, min(step, size))
     return [(lo, min(lo + step, size)) for lo in range(0, size, step)]
 
 
 def _sweep(call: _Call, refs: Sequence[np.ndarray], which: Sequence[int], chunk: int | None) -> list[list[np.ndarray]]:
     """For each extra ``e`` (shaped like ``refs[e]``), the results ``which`` along each
-    basis direction of it, the others zero: ``[e][w]`` of shape ``(size_e, *result)``."""
+    basis direction of it, the others zero: ``[e][w]`` of shape ``(size_e, *result)``.
+    ``call`` is batched: a chunk of directions is one evaluation."""
     out = []
+    arrays = [*call.inputs.values(), *call.constants.values(), *refs]
     for e, ref in enumerate(refs):
         blocks: list[list[np.ndarray]] = [[] for _ in which]
-        for lo, hi in _chunks(ref.size, chunk):
-            basis = _basis(ref, lo, hi)
-            for b in basis:
-                extras = [b if f == e else np.zeros_like(r) for f, r in enumerate(refs)]
-                results = call.run(extras)
-                for w, r in enumerate(which):
-                    blocks[w].append(results[r])
-        out.append([np.stack(bl) if bl else np.zeros((0,)) for bl in blocks])
+        for lo, hi in _chunks(ref.size, chunk, arrays):
+            extras = [
+                _basis(ref, lo, hi) if f == e else np.broadcast_to(np.zeros_like(r), (hi - lo, *r.shape))
+                for f, r in enumerate(refs)
+            ]
+            results = call.run(extras)
+            for w, r in enumerate(which):
+                blocks[w].append(results[r])
+        out.append([np.concatenate(bl) if bl else np.zeros((0,)) for bl in blocks])
     return out
 
 
@@ -311,14 +320,15 @@ def jacobian_at(
         raise UsageError(f"strategy must be one of {', '.join(STRATEGIES)}")
     if chunk_size is not None and chunk_size < 1:
         raise UsageError("chunk_size must be at least 1")
-    xs = list(inputs.values())
-    rev = _Call("vjp", program, inputs, constants, options)
-    n_in, n_out = rev.n_in, len(rev.kernel.results) - rev.n_in
+    xs, plain = list(inputs.values()), options._replace(create_graph=False)
+    fwd = _Call("jvp", program, inputs, constants, plain)
+    n_in, n_out = fwd.n_in, len(fwd.kernel.results) // 2
     if options.strict:
-        rev.check_outputs(n_out)
-    fwd = _Call("jvp", program, inputs, constants, options._replace(create_graph=False))
+        fwd.check_outputs(n_out)
     outputs = fwd.run([np.zeros_like(x) for x in xs])[:n_out]
+    rev = None
     if options.strict:
+        rev = _Call("vjp", program, inputs, constants, plain, batched=True)
         for i, out in enumerate(outputs):
             for j in range(n_in):
                 if out.size and not rev.on_extra(n_out + j, i):
@@ -335,15 +345,17 @@ def jacobian_at(
                 blocks[i][j] = full.reshape(out.shape + x.shape)
     missing = [(i, j) for i in range(n_out) for j in range(n_in) if blocks[i][j] is None]
     if missing and strategy == "forward-mode":
-        sweep = _sweep(fwd, xs, [n_out + i for i in range(n_out)], chunk_size)
+        batched = _Call("jvp", program, inputs, constants, plain, batched=True)
+        sweep = _sweep(batched, xs, [n_out + i for i in range(n_out)], chunk_size)
         for i, j in missing:
             stacked = sweep[j][i]  # (x_j.size, *out_i.shape)
             blocks[i][j] = np.moveaxis(stacked.reshape(xs[j].size, -1), 0, -1).reshape(outputs[i].shape + xs[j].shape)
     elif missing:
+        rev = rev or _Call("vjp", program, inputs, constants, plain, batched=True)
         sweep = _sweep(rev, outputs, [n_out + j for j in range(n_in)], chunk_size)
         for i, j in missing:
             blocks[i][j] = sweep[i][j].reshape(outputs[i].shape + xs[j].shape)
-    nested = _nest([_nest(row, rev.input_tuple) for row in blocks], rev.kernel.is_tuple)
+    nested = _nest([_nest(row, fwd.input_tuple) for row in blocks], fwd.kernel.is_tuple)
     return Outcome({"jacobian": nested}, tuple(inputs))
 
 
@@ -358,7 +370,7 @@ def hessian_at(
     along each basis direction (the Hessian of a real function is symmetric)."""
     if strategy not in STRATEGIES:
         raise UsageError(f"outer_jacobian_strategy must be one of {', '.join(STRATEGIES)}")
-    call = _Call("hvp", program, inputs, constants, options._replace(create_graph=False))
+    call = _Call("hvp", program, inputs, constants, options._replace(create_graph=False), batched=True)
     xs, n = list(inputs.values()), call.n_in
     if options.strict:
         _strict_gradients(call)
@@ -369,7 +381,7 @@ def hessian_at(
                         f"strict: the gradient with respect to input '{call.name(i)}' "
                         f"is independent of input '{call.name(j)}'"
                     )
-    output = call.run([np.zeros_like(x) for x in xs])[0]
+    output = call.run([np.zeros((1, *x.shape), x.dtype) for x in xs])[0]
     _single_element(output, "hessian")
     sweep = _sweep(call, xs, [1 + n + i for i in range(n)], None)
     # the product along direction d of input j, for input i: H[i][j][:, d]

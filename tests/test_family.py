@@ -192,11 +192,13 @@ def test_a_batch_equals_separate_calls():
     batch = family.jvp_batch_at(program, jvpcli.api.Point({"x": x, "W": W}, {"x": vx, "W": vW}, {}))
     us = rng.standard_normal((4, 2))
     back = family.vjp_at(program, {"x": x, "W": W}, [us], {}, batch=True)
+    # one matrix product for the batch rounds as BLAS's gemm does, a call each as its gemv: ulps apart
+    close = {"rtol": 1e-14, "atol": 1e-16}
     for b in range(4):
-        np.testing.assert_array_equal(batch.jvp[b], jvpcli.jvp(program, (x, W), (vx[b], vW[b])).jvp)
+        np.testing.assert_allclose(batch.jvp[b], jvpcli.jvp(program, (x, W), (vx[b], vW[b])).jvp, **close)
         one = family.vjp(program, (x, W), us[b]).vjp
-        np.testing.assert_array_equal(back.vjp[0][b], one[0])
-        np.testing.assert_array_equal(back.vjp[1][b], one[1])
+        np.testing.assert_allclose(back.vjp[0][b], one[0], **close)
+        np.testing.assert_allclose(back.vjp[1][b], one[1], **close)
 
 
 def test_reverse_mode_refuses_a_linear_op_without_a_transpose_clearly():
@@ -317,23 +319,3 @@ def test_the_facts_of_every_entry_hold():
             assert callable(getattr(runtime, op.numpy_name[4:], None)), op.__name__
         if op.func_name:
             assert op.func_name in FUNCTIONS, op.__name__  # printed graphs read back
-
-
-@pytest.mark.parametrize(
-    ("func", "batchable"),
-    [
-        ("sin(x) * x + exp(x).sum(axis=-1, keepdims=True)", True),
-        ("softmax(x, axis=-1) + x[..., 0:1]", True),
-        ("x.sum(axis=0)", False),
-        ("x[0] * x", False),
-    ],
-)
-def test_a_batch_is_one_evaluation_where_every_operation_keeps_the_batch_apart(func, batchable):
-    rng = np.random.default_rng(6)
-    x, v = rng.standard_normal((2, 3)), rng.standard_normal((5, 2, 3))
-    program = jvpcli.parse(func)
-    kernel = jvpcli.api.kernel_for("jvp", program, (("x", False),), (), False, False)
-    assert kernel.batchable is batchable
-    batch = family.jvp_batch_at(program, jvpcli.api.Point({"x": x}, {"x": v}, {}))
-    for b in range(5):
-        np.testing.assert_allclose(batch.jvp[b], jvpcli.jvp(program, x, v[b]).jvp, rtol=1e-14, atol=1e-15)

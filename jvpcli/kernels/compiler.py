@@ -16,10 +16,10 @@ from jvpcli.kernels import codegen
 from jvpcli.kernels.kernel import Kernel, Result, label
 from jvpcli.lang.build import build
 from jvpcli.lang.parse import Program
-from jvpcli.symbolic import dag, derive, reverse
+from jvpcli.symbolic import batching, dag, derive, reverse
 from jvpcli.symbolic.ops import ArrayOp, value_args
 from jvpcli.symbolic.printing import func_text
-from jvpcli.symbolic.shapes import carries_a_leading_axis, reduces, row_breaker
+from jvpcli.symbolic.shapes import reduces, row_breaker
 
 MAX_GRAPH_NODES = 100_000
 
@@ -178,8 +178,10 @@ def kernel_of(
     exprs: Sequence[sp.Expr],
     results: Sequence[Result],
     create_graph: bool,
+    batched: bool = False,
 ) -> Kernel:
-    """The kernel computing ``exprs`` from FUNC's inputs, ``extras`` and constants."""
+    """The kernel computing ``exprs`` from FUNC's inputs, ``extras`` and constants;
+    ``batched``: for extras with one leading axis more (B of them at once, ``batching.py``)."""
     if create_graph and dag.tree_size(exprs) > MAX_GRAPH_NODES:
         raise UsageError(
             f"the graph of this FUNC would print {dag.tree_size(exprs)} terms (the limit is {MAX_GRAPH_NODES}): "
@@ -187,22 +189,22 @@ def kernel_of(
         )
     args = [*d.inputs, *extras, *d.constants]
     breaker = row_breaker(exprs)
+    code = batching.batched(exprs, extras) if batched else exprs
     return Kernel(
         mode=mode,
         inputs=tuple(x.name for x in d.inputs),
         extras=tuple(e.name for e in extras),
         constants=tuple(c.name for c in d.constants),
-        source=codegen.source(exprs, args, out=True),
+        source=codegen.source(code, args, out=True),
         results=tuple(results),
         is_tuple=d.is_tuple,
         depends=depends(exprs, args),
         elementwise=elementwise_in(exprs, args),
-        row_wise=breaker is None,
+        row_wise=breaker is None and not batched,  # a batch's rows are not the inputs' rows
         cost=dag.node_count(exprs),
         reduces=reduces(exprs),
         graph=tuple(map(func_text, exprs)) if create_graph else None,
         row_breaker=_short(func_text(breaker)) if breaker is not None else "",
-        batchable=carries_a_leading_axis(exprs, extras),
         notes=d.notes,
     )
 
@@ -216,6 +218,7 @@ def compile_jvp(
     inputs: Sequence[tuple[str, bool]],
     constants: Sequence[tuple[str, bool]] = (),
     create_graph: bool = False,
+    batched: bool = False,
 ) -> Kernel:
     """The numpy kernel of FUNC's outputs and jvps (each shaped like its output)."""
     d = derive_jvp(program, inputs, constants)
@@ -223,7 +226,7 @@ def compile_jvp(
     results = [Result(name) for name in result_names("output", n, d.is_tuple)]
     results += [Result(name, ("result", i)) for i, name in enumerate(result_names("jvp", n, d.is_tuple))]
     b = Built(d.inputs, d.constants, d.outputs, d.is_tuple, d.notes)
-    return kernel_of("jvp", b, d.tangents, [*d.outputs, *d.jvps], results, create_graph)
+    return kernel_of("jvp", b, d.tangents, [*d.outputs, *d.jvps], results, create_graph, batched)
 
 
 def _outputs_and(b: Built, kind: str, exprs: Sequence[sp.Expr]) -> list[Result]:
@@ -250,6 +253,7 @@ def compile_vjp(
     inputs: Sequence[tuple[str, bool]],
     constants: Sequence[tuple[str, bool]] = (),
     create_graph: bool = False,
+    batched: bool = False,
 ) -> Kernel:
     """Outputs and the vector-Jacobian products of cotangents ``u``/``u_i`` (one per output)."""
     b = built(program, inputs, constants)
@@ -257,7 +261,7 @@ def compile_vjp(
     is_complex = any(c for _, c in (*inputs, *constants))
     us = [symbol(n, is_complex) for n in cotangent_names(len(b.outputs), b.is_tuple, taken)]
     vjps = reverse.vjp(b.outputs, b.inputs, us)
-    return kernel_of("vjp", b, us, [*b.outputs, *vjps], _outputs_and(b, "vjp", vjps), create_graph)
+    return kernel_of("vjp", b, us, [*b.outputs, *vjps], _outputs_and(b, "vjp", vjps), create_graph, batched)
 
 
 def compile_hvp(
@@ -265,6 +269,7 @@ def compile_hvp(
     inputs: Sequence[tuple[str, bool]],
     constants: Sequence[tuple[str, bool]] = (),
     create_graph: bool = False,
+    batched: bool = False,
 ) -> Kernel:
     """The output, its gradient, and the gradient's jvp along tangents ``v_NAME``: the
     Hessian-vector product, forward over reverse (one symbolic pass more than the gradient)."""
@@ -273,8 +278,9 @@ def compile_hvp(
     results = _outputs_and(b, "gradient", grads)
     products = result_names("product", len(d.jvps), len(d.jvps) != 1)
     results += [Result(name, ("arg", j)) for j, name in enumerate(products)]
-    return kernel_of("hvp", b, d.tangents, [*b.outputs, *grads, *d.jvps], results, create_graph)
+    return kernel_of("hvp", b, d.tangents, [*b.outputs, *grads, *d.jvps], results, create_graph, batched)
 
 
-#: the compiler of each mode: ``(program, inputs, constants, create_graph, *extra) -> Kernel``
+#: the compiler of each mode: ``(program, inputs, constants, create_graph, *extra) -> Kernel``;
+#: for jvp, vjp and hvp the one extra is ``batched``
 COMPILERS = {"output": compile_outputs, "jvp": compile_jvp, "vjp": compile_vjp, "hvp": compile_hvp}

@@ -86,8 +86,8 @@ def sum_of(
     """
     a = np.asarray(a)
     operands = (a,) if b is None else (a, np.asarray(b))
-    axes = _axes(a, axis)
     fast = a.dtype.char in "fd" and a.size > 0 and all(x.shape == a.shape and x.dtype == a.dtype for x in operands)
+    axes = _axes(a, axis) if fast else ()  # of a alone: b may broadcast it to more axes
     if fast and axes == (a.ndim - 1,):
         total = _sum_last(operands, None if out is None else out[..., 0] if keepdims else out)
         count = a.shape[-1]

@@ -28,7 +28,9 @@ from typing import NamedTuple, Protocol
 import sympy as sp
 from sympy.codegen.cfunctions import exp2, expm1, hypot, log1p, log2, log10
 
+from jvpcli.symbolic import batch_rules as b
 from jvpcli.symbolic import ops as o
+from jvpcli.symbolic.batch_rules import BatchRule
 
 Shaped = Callable[[sp.Expr, sp.Expr], sp.Expr]
 Rule = Callable[[sp.Expr, Sequence[sp.Expr], Shaped], sp.Expr]
@@ -61,6 +63,9 @@ class Entry(NamedTuple):
     takes_out: bool = False
     #: its name in FUNC's language, where that is not sympy's (``Abs`` is ``abs``)
     func_name: str | None = None
+    #: how an op that is not elementwise acts on a batch (``batch_rules.py``); elementwise
+    #: ops need none: their batched operands are lifted to the others' rank
+    batch: BatchRule | None = None
 
 
 def entries() -> dict[type, Entry]:
@@ -507,8 +512,8 @@ RULES: dict[type, Rule | Entry] = {
     o.ArrayRound: zero,
     o.ArrayCompare: zero,
     o.ArrayLogic: zero,
-    o.ArraySize: Entry(zero, by_axis=True),
-    o.ArrayEye: zero,
+    o.ArraySize: Entry(zero, by_axis=True, batch=b.by_axis("axis")),
+    o.ArrayEye: Entry(zero, batch=b.each),
     o.ArrayMaximum: _maximum,
     o.ArrayMinimum: _minimum,
     o.ArrayClip: _clip,
@@ -526,72 +531,86 @@ RULES: dict[type, Rule | Entry] = {
     ),
     sp.arg: Entry(_angle, func_name="angle"),
     # ---- reductions --------------------------------------------------------------
-    o.ArraySum: Entry(linear, _t_sum, by_axis=True, takes_out=True),
-    o.ArrayMean: Entry(linear, _t_sum, by_axis=True, takes_out=True),
+    o.ArraySum: Entry(linear, _t_sum, by_axis=True, takes_out=True, batch=b.reduction),
+    o.ArrayMean: Entry(linear, _t_sum, by_axis=True, takes_out=True, batch=b.reduction),
     o.ArrayProd: Entry(
-        weighted_sum(lambda x, axis: o.ArrayProdExcept.make(x, axis=axis)), by_axis=True, takes_out=True
+        weighted_sum(lambda x, axis: o.ArrayProdExcept.make(x, axis=axis)),
+        by_axis=True,
+        takes_out=True,
+        batch=b.by_axis("axis"),
     ),
-    o.ArrayProdExcept: Entry(_prod_except, by_axis=True),
-    o.ArrayAmax: Entry(_extreme, by_axis=True),
-    o.ArrayAmin: Entry(_extreme, by_axis=True),
-    o.ArrayLogsumexp: Entry(weighted_sum(lambda x, axis: o.ArraySoftmax.make(x, axis=axis)), by_axis=True),
-    o.ArraySoftmax: Entry(_softmax, by_axis=True),
-    o.ArrayLogSoftmax: Entry(_log_softmax, by_axis=True),
-    o.ArrayNorm: Entry(_norm, by_axis=True),
+    o.ArrayProdExcept: Entry(_prod_except, by_axis=True, batch=b.by_axis("axis")),
+    o.ArrayAmax: Entry(_extreme, by_axis=True, batch=b.by_axis("axis")),
+    o.ArrayAmin: Entry(_extreme, by_axis=True, batch=b.by_axis("axis")),
+    o.ArrayLogsumexp: Entry(
+        weighted_sum(lambda x, axis: o.ArraySoftmax.make(x, axis=axis)), by_axis=True, batch=b.by_axis("axis")
+    ),
+    o.ArraySoftmax: Entry(_softmax, by_axis=True, batch=b.by_axis("axis")),
+    o.ArrayLogSoftmax: Entry(_log_softmax, by_axis=True, batch=b.by_axis("axis")),
+    o.ArrayNorm: Entry(_norm, by_axis=True, batch=b.by_axis("axis")),
     # ---- shape -------------------------------------------------------------------
-    o.ArrayCumsum: Entry(linear, _t_cumsum, by_axis=True, takes_out=True),
+    o.ArrayCumsum: Entry(linear, _t_cumsum, by_axis=True, takes_out=True, batch=b.by_axis("axis")),
     o.ArrayFlip: Entry(
-        linear, lambda node, ct, lin, c: [o.ArrayFlip.make(ct, axis=node.param("axis")), None], by_axis=True
+        linear,
+        lambda node, ct, lin, c: [o.ArrayFlip.make(ct, axis=node.param("axis")), None],
+        by_axis=True,
+        batch=b.by_axis("axis"),
     ),
-    o.ArrayReshape: Entry(first_linear, _t_reshape),
-    o.ArraySqueeze: Entry(linear, _t_reshape),
-    o.ArrayExpandDims: Entry(linear, _t_reshape),
-    o.ArrayTranspose: Entry(linear, _t_transpose),
-    o.ArrayBroadcastTo: Entry(linear, lambda node, ct, lin, c: [o.ArraySumLike.make(ct, c.like(node.arrays[0])), None]),
-    o.ArrayIndex: Entry(first_linear, _t_index),
-    o.ArrayConcatenate: Entry(linear, _t_concatenate),
-    o.ArrayStack: Entry(linear, _t_stack),
-    o.ArrayTrace: Entry(linear, _t_trace),
-    o.ArrayDiag: Entry(linear, _t_diag),
-    o.ArrayFlatten: Entry(linear, _t_reshape),
-    o.ArrayDiagonal: Entry(linear, _t_diagonal),
-    o.ArrayTril: Entry(linear, _t_self),
-    o.ArrayTriu: Entry(linear, _t_self),
-    o.ArraySwapaxes: Entry(linear, _t_self),
-    o.ArrayRoll: Entry(linear, _t_roll),
+    o.ArrayReshape: Entry(first_linear, _t_reshape, batch=b.shaped),
+    o.ArraySqueeze: Entry(linear, _t_reshape, batch=b.shaped),
+    o.ArrayExpandDims: Entry(linear, _t_reshape, batch=b.shaped),
+    o.ArrayTranspose: Entry(linear, _t_transpose, batch=b.transpose),
+    o.ArrayBroadcastTo: Entry(
+        linear, lambda node, ct, lin, c: [o.ArraySumLike.make(ct, c.like(node.arrays[0])), None], batch=b.shaped
+    ),
+    o.ArrayIndex: Entry(first_linear, _t_index, batch=b.index),
+    o.ArrayConcatenate: Entry(linear, _t_concatenate, batch=b.each),
+    o.ArrayStack: Entry(linear, _t_stack, batch=b.each),
+    o.ArrayTrace: Entry(linear, _t_trace, batch=b.by_axis("axis1", "axis2")),
+    o.ArrayDiag: Entry(linear, _t_diag, batch=b.each),
+    o.ArrayFlatten: Entry(linear, _t_reshape, batch=b.shaped),
+    o.ArrayDiagonal: Entry(linear, _t_diagonal, batch=b.by_axis("axis1", "axis2")),
+    o.ArrayTril: Entry(linear, _t_self, batch=b.each),
+    o.ArrayTriu: Entry(linear, _t_self, batch=b.each),
+    o.ArraySwapaxes: Entry(linear, _t_self, batch=b.by_axis("axis1", "axis2")),
+    o.ArrayRoll: Entry(linear, _t_roll, batch=b.by_axis("axis")),
     # linear, not yet transposed (reverse mode refuses them: tests.test_family.NOT_YET_TRANSPOSED)
-    o.ArrayTakeAlong: first_linear,
-    o.ArrayTile: linear,
-    o.ArrayRepeat: linear,
-    o.ArrayClassLast: linear,
-    o.ArrayPiece: linear,
-    o.ArrayVectorOnly: linear,
+    o.ArrayTakeAlong: Entry(first_linear, batch=b.each),
+    o.ArrayTile: Entry(linear, batch=b.each),
+    o.ArrayRepeat: Entry(linear, batch=b.each),
+    o.ArrayClassLast: Entry(linear, batch=b.each),
+    o.ArrayPiece: Entry(linear, batch=b.each),
+    o.ArrayVectorOnly: Entry(linear, batch=b.each),
     # ---- constants and indices -----------------------------------------------------
-    o.ArrayArgmax: zero,
-    o.ArrayArgmin: zero,
-    o.ArrayArgsort: zero,
-    o.ArrayNdim: zero,
-    o.ArrayConstant: zero,
-    o.ArrayFull: zero,
-    o.ArrayArange: zero,
-    o.ArrayClassCount: zero,
-    o.ArrayClassTargets: _class_targets,
+    o.ArrayArgmax: Entry(zero, batch=b.by_axis("axis")),
+    o.ArrayArgmin: Entry(zero, batch=b.by_axis("axis")),
+    o.ArrayArgsort: Entry(zero, batch=b.by_axis("axis")),
+    o.ArrayNdim: Entry(zero, batch=b.each),
+    o.ArrayConstant: Entry(zero, batch=b.each),
+    o.ArrayFull: Entry(zero, batch=b.each),
+    o.ArrayArange: Entry(zero, batch=b.each),
+    o.ArrayClassCount: Entry(zero, batch=b.each),
+    o.ArrayClassTargets: Entry(_class_targets, batch=b.each),
     # ---- linear algebra ----------------------------------------------------------
-    o.ArrayMatmul: Entry(multilinear, _t_contract),
-    o.ArrayDot: Entry(multilinear, _t_contract),
-    o.ArrayEinsum: Entry(multilinear, _t_contract),
-    o.ArrayDet: _det,
-    o.ArrayInv: _inv,
+    o.ArrayMatmul: Entry(multilinear, _t_contract, batch=b.helper("matmul")),
+    o.ArrayDot: Entry(multilinear, _t_contract, batch=b.each),
+    o.ArrayEinsum: Entry(multilinear, _t_contract, batch=b.each),
+    o.ArrayDet: Entry(_det, batch=b.stacked),
+    o.ArrayInv: Entry(_inv, batch=b.stacked),
     # ---- transposes (linear in their first argument; the others are shape witnesses) ----
-    o.ArraySumLike: Entry(first_linear, lambda node, ct, lin, c: [o.ArrayLike.make(ct, c.like(node.arrays[0])), None]),
-    o.ArrayReshapeLike: Entry(first_linear, _t_reshape),
-    o.ArrayScatter: Entry(first_linear, _t_scatter),
-    o.ArrayConcatPart: Entry(first_linear, _t_concat_part),
-    o.ArrayTraceLike: Entry(first_linear, _t_trace_like),
-    o.ArrayDiagLike: Entry(first_linear, _t_diag),
-    o.ArrayContractT: Entry(_contract_t_jvp, _t_contract_t),
-    o.ArraySolve: Entry(_solve, _t_solve),
-    o.ArrayCholesky: _cholesky,
-    o.ArrayCross: multilinear,
-    o.ArrayInner: multilinear,
+    o.ArraySumLike: Entry(
+        first_linear,
+        lambda node, ct, lin, c: [o.ArrayLike.make(ct, c.like(node.arrays[0])), None],
+        batch=b.helper("sum_like"),
+    ),
+    o.ArrayReshapeLike: Entry(first_linear, _t_reshape, batch=b.shaped),
+    o.ArrayScatter: Entry(first_linear, _t_scatter, batch=b.each),
+    o.ArrayConcatPart: Entry(first_linear, _t_concat_part, batch=b.each),
+    o.ArrayTraceLike: Entry(first_linear, _t_trace_like, batch=b.each),
+    o.ArrayDiagLike: Entry(first_linear, _t_diag, batch=b.each),
+    o.ArrayContractT: Entry(_contract_t_jvp, _t_contract_t, batch=b.helper("contract_t", params=True)),
+    o.ArraySolve: Entry(_solve, _t_solve, batch=b.each),
+    o.ArrayCholesky: Entry(_cholesky, batch=b.stacked),
+    o.ArrayCross: Entry(multilinear, batch=b.each),
+    o.ArrayInner: Entry(multilinear, batch=b.each),
 }
