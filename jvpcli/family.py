@@ -151,23 +151,23 @@ def vjp_at(
     n_out = len(k.results) - call.n_in
     if options.strict:
         call.check_outputs(n_out)
-    if v is None or callable(v):
-        if v is None and (k.is_tuple or batch):
-            raise UsageError("v is required unless FUNC returns a single value with a single element; give -v")
-        outputs = _Call("output", program, inputs, constants, options._replace(create_graph=False)).run([])
-        if v is None:
-            if outputs[0].size != 1:
-                shape = outputs[0].shape
-                raise UsageError(
-                    f"v is required unless FUNC's output has a single element (it has shape {shape}); give -v"
-                )
-            v = [np.ones_like(outputs[0])]
-        else:
-            v = v(outputs)
-    if len(v) != n_out:
-        raise UsageError(f"FUNC has {n_out} output(s) but {len(v)} cotangent(s) were given")
-    us = [as_input(u, label("cotangent", i, k.is_tuple), options.dtype) for i, u in enumerate(v)]
-    results = _batched(call, us) if batch else call.run(us)
+    if v is None and (k.is_tuple or batch):
+        raise UsageError("v is required unless FUNC returns a single value with a single element; give -v")
+    if callable(v):
+        v = v(_Call("output", program, inputs, constants, options._replace(create_graph=False)).run([]))
+    if v is None:
+        # a 0-d 1 broadcasts to an output of one element of any shape: no forward pass first
+        dtype = np.result_type(*inputs.values(), *constants.values(), np.float32)
+        results = call.run([np.ones((), dtype.char.lower() if dtype.kind == "c" else dtype)])
+        if results[0].size != 1:
+            shape = results[0].shape
+            raise UsageError(f"v is required unless FUNC's output has a single element (it has shape {shape}); give -v")
+        us = [np.ones_like(results[0])]
+    else:
+        if len(v) != n_out:
+            raise UsageError(f"FUNC has {n_out} output(s) but {len(v)} cotangent(s) were given")
+        us = [as_input(u, label("cotangent", i, k.is_tuple), options.dtype) for i, u in enumerate(v)]
+        results = _batched(call, us) if batch else call.run(us)
     outputs, vjps = results[:n_out], results[n_out:]
     for i, (u, out) in enumerate(zip(us, outputs)):
         shape = u.shape[1:] if batch else u.shape

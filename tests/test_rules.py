@@ -109,7 +109,7 @@ CASES = [
     (
         "lambda x, y: sum_like(x * y, y[0]).sum() + reshape_like(x, x.T).sum() * scatter_like(y[0], x, index=(0,))"
         " + diag_like(x, x[0]) + trace_like(y[0, 0], x) + concat_part(concatenate((x, y)), x, y, axis=0, part=1)"
-        " + contract_t(x, x, y, kind='matmul', part=1)",
+        " + contract_t(x, x, y, kind='matmul', part=1) + gather_t(x, y[:1], 'ArrayTile', ((3, 1),))",
         {"x": ((3, 3), ANY), "y": ((3, 3), ANY)},
         None,
     ),

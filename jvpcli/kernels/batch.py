@@ -88,6 +88,12 @@ def matmul(fn: Fn, flags: Flags, a: Any, b: Any) -> np.ndarray:
     return (out[..., 0, :] if not b_vec else out[..., 0]) if a_vec else out
 
 
+def dot(fn: Fn, flags: Flags, a: Any, b: Any) -> np.ndarray:
+    """``dot`` is ``matmul`` on vectors and matrices; on stacks and scalars, slice by slice."""
+    ranks = (np.ndim(a) - flags[0], np.ndim(b) - flags[1])
+    return matmul(fn, flags, a, b) if all(1 <= r <= 2 for r in ranks) else each(fn, flags, a, b)
+
+
 def sum_like(fn: Fn, flags: Flags, g: Any, like: Any) -> np.ndarray:
     """``g`` of each slice summed down to the witness's shape: un-broadcasting past the
     batch axis (a batched witness has its slices' shape)."""

@@ -12,6 +12,7 @@ only cost of an op no better rule covers.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Callable
 from typing import Any
 
@@ -42,11 +43,10 @@ class BatchCall(sp.Function):
     def _numpycode(self, printer: Any) -> str:
         *arrays, static = self.args
         helper, flags, op, params, keywords = static.value
-        names = [f"_b{i}" for i in range(len(arrays))]
-        template = op(*map(sp.Symbol, names), o.Static(params))
-        kwargs = "".join(f", {p}" for p in template._param_text()) if keywords else ""
+        fn = o.op_lambda(printer, op, params, len(arrays))
+        kwargs = "".join(f", {p}" for p in op(*arrays, o.Static(params))._param_text()) if keywords else ""
         printed = ", ".join(printer._print(a) for a in arrays)
-        return f"_bt.{helper}(lambda {', '.join(names)}: {printer._print(template)}, {flags!r}, {printed}{kwargs})"
+        return f"_bt.{helper}({fn}, {flags!r}, {printed}{kwargs})"
 
 
 class BatchLift(sp.Function):
@@ -149,3 +149,16 @@ def transpose(node: o.ArrayOp, flags: Flags) -> sp.Expr:
 def stacked(node: o.ArrayOp, flags: Flags) -> sp.Expr:
     """numpy's linear algebra (inv, det, cholesky) works on the last two axes of a stack."""
     return node
+
+
+def einsum(node: o.ArrayOp, flags: Flags) -> sp.Expr:
+    """The batch axis as one more index, unused elsewhere, of each batched operand and of the
+    output (implicit output subscripts made explicit first, as numpy orders them)."""
+    subscripts = node.param("subscripts").replace(" ", "")
+    inputs, arrow, out = subscripts.partition("->")
+    if not arrow:
+        letters = [c for c in inputs if c.isalpha()]
+        out = ("..." if "..." in inputs else "") + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    free = next(c for c in string.ascii_letters if c not in subscripts)
+    parts = [free + p if f else p for p, f in zip(inputs.split(","), flags)]
+    return _with(node, subscripts=f"{','.join(parts)}->{free}{out}")

@@ -310,10 +310,6 @@ class NonLinearError(ValueError):
     """A product of two tangents: the expression being transposed is not linear."""
 
 
-class NotTransposed(ValueError):
-    """A linear operation whose transpose jvpcli does not have yet."""
-
-
 def _t_mul(node: sp.Expr, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
     if sum(lin) != 1:
         raise NonLinearError(f"{node} is not linear in one factor")
@@ -363,9 +359,35 @@ def _t_transpose(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) 
 
 
 def _t_index(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
-    if len(node.arrays) > 1:
-        raise NotTransposed("an index by arrays (advanced indexing)")
+    if len(node.arrays) > 1:  # indices or sizes known at run time: added where taken from
+        return _t_gather(node, ct, lin, c)
     return [o.ArrayScatter.make(ct, c.like(node.arrays[0]), index=node.param("index")), None]
+
+
+def _t_gather(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
+    """A selection (each result element one element of x): ``ct`` added where it was taken from."""
+    if any(lin[1:]):
+        raise NonLinearError(f"{node}: only its first argument may carry a tangent")
+    x, *indices = node.arrays
+    gathered = o.ArrayGatherT.make(ct, c.like(x), *indices, op=type(node), params=node.args[-1].value)
+    return [gathered, *([None] * len(node.args[1:]))]
+
+
+def _t_gather_t(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
+    """``gather_t``'s transpose in its cotangent: the selection itself."""
+    indices = node.arrays[2:]
+    return [node.param("op")(ct, *indices, o.Static(node.param("params"))), *([None] * len(node.args[1:]))]
+
+
+def _t_cross(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
+    """``<u, a x b> = <a, b x u> = <b, u x a>`` (the triple product is cyclic)."""
+    if sum(lin) != 1:
+        raise NonLinearError(f"{node} is not linear in one operand")
+    a, b = node.arrays
+    axis = node.param("axis")
+    if lin[0]:
+        return [c.fit(o.ArrayCross.make(c.conj(b), ct, axis=axis), a, node), None, None]
+    return [None, c.fit(o.ArrayCross.make(ct, c.conj(a), axis=axis), b, node), None]
 
 
 def _t_self(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
@@ -439,7 +461,7 @@ def _t_contract(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -
     return out
 
 
-_CONTRACTIONS: dict[str, type[o.ArrayOp]] = {"matmul": o.ArrayMatmul, "dot": o.ArrayDot}
+_CONTRACTIONS: dict[str, type[o.ArrayOp]] = {"matmul": o.ArrayMatmul, "dot": o.ArrayDot, "inner": o.ArrayInner}
 
 
 def _t_contract_t(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
@@ -574,13 +596,13 @@ RULES: dict[type, Rule | Entry] = {
     o.ArrayTriu: Entry(linear, _t_self, batch=b.each),
     o.ArraySwapaxes: Entry(linear, _t_self, batch=b.by_axis("axis1", "axis2")),
     o.ArrayRoll: Entry(linear, _t_roll, batch=b.by_axis("axis")),
-    # linear, not yet transposed (reverse mode refuses them: tests.test_family.NOT_YET_TRANSPOSED)
-    o.ArrayTakeAlong: Entry(first_linear, batch=b.each),
-    o.ArrayTile: Entry(linear, batch=b.each),
-    o.ArrayRepeat: Entry(linear, batch=b.each),
-    o.ArrayClassLast: Entry(linear, batch=b.each),
-    o.ArrayPiece: Entry(linear, batch=b.each),
-    o.ArrayVectorOnly: Entry(linear, batch=b.each),
+    # selections: transposed by adding the cotangent where each element was taken from
+    o.ArrayTakeAlong: Entry(first_linear, _t_gather, batch=b.each),
+    o.ArrayTile: Entry(linear, _t_gather, batch=b.each),
+    o.ArrayRepeat: Entry(linear, _t_gather, batch=b.each),
+    o.ArrayClassLast: Entry(linear, _t_gather, batch=b.each),
+    o.ArrayPiece: Entry(linear, _t_gather, batch=b.each),
+    o.ArrayVectorOnly: Entry(linear, lambda node, ct, lin, c: [ct, None], batch=b.each),
     # ---- constants and indices -----------------------------------------------------
     o.ArrayArgmax: Entry(zero, batch=b.by_axis("axis")),
     o.ArrayArgmin: Entry(zero, batch=b.by_axis("axis")),
@@ -593,8 +615,8 @@ RULES: dict[type, Rule | Entry] = {
     o.ArrayClassTargets: Entry(_class_targets, batch=b.each),
     # ---- linear algebra ----------------------------------------------------------
     o.ArrayMatmul: Entry(multilinear, _t_contract, batch=b.helper("matmul")),
-    o.ArrayDot: Entry(multilinear, _t_contract, batch=b.each),
-    o.ArrayEinsum: Entry(multilinear, _t_contract, batch=b.each),
+    o.ArrayDot: Entry(multilinear, _t_contract, batch=b.helper("dot")),
+    o.ArrayEinsum: Entry(multilinear, _t_contract, batch=b.einsum),
     o.ArrayDet: Entry(_det, batch=b.stacked),
     o.ArrayInv: Entry(_inv, batch=b.stacked),
     # ---- transposes (linear in their first argument; the others are shape witnesses) ----
@@ -611,6 +633,7 @@ RULES: dict[type, Rule | Entry] = {
     o.ArrayContractT: Entry(_contract_t_jvp, _t_contract_t, batch=b.helper("contract_t", params=True)),
     o.ArraySolve: Entry(_solve, _t_solve, batch=b.each),
     o.ArrayCholesky: Entry(_cholesky, batch=b.stacked),
-    o.ArrayCross: Entry(multilinear, batch=b.each),
-    o.ArrayInner: Entry(multilinear, batch=b.each),
+    o.ArrayCross: Entry(multilinear, _t_cross, batch=b.each),
+    o.ArrayInner: Entry(multilinear, _t_contract, batch=b.each),
+    o.ArrayGatherT: Entry(first_linear, _t_gather_t, batch=b.each),
 }
