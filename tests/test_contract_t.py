@@ -26,7 +26,6 @@ def test_matmuls_transpose_by_matmul_equals_einsums(shape_a, shape_b, complex_):
         np.testing.assert_allclose(ours, runtime.contract_t(g, a, b, kind=spec, part=part), rtol=1e-12, atol=1e-12)
 
 
-
 def test_an_einsum_over_broadcast_axes_transposes_to_an_operand_without_them():
     """``einsum('...ij,jk->...ik', S, W)`` in W: its cotangent sums over the broadcast axes,
     which numpy's einsum cannot drop in one call: ``sum_b S_b^T G_b``, written out."""

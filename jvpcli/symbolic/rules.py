@@ -250,7 +250,9 @@ def _log_softmax(node: o.ArrayOp, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Ex
 def _norm(node: o.ArrayOp, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
     x, axis, keepdims = node.arrays[0], node.param("axis"), node.param("keepdims")
     inner = sp.re(sp.conjugate(x) * shaped(d[0], x))
-    return _where(_cmp(node, "==", 0), 0, _sum(inner, axis, keepdims) / node)
+    # torch's 0 where the norm is 0 (x is 0 there, so the sum is too), by a safe divisor: a
+    # where around the quotient would transpose to 0 * (x / 0), NaN, in reverse mode
+    return _sum(inner, axis, keepdims) / _where(_cmp(node, "==", 0), 1, node)
 
 
 def _matmul(*factors: sp.Expr) -> sp.Expr:
