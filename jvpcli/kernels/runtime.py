@@ -398,17 +398,17 @@ def contract_t(g: np.ndarray, *operands: np.ndarray, kind: str = "matmul", part:
     return sum_like(value, like)
 
 
-def gather_t(g: np.ndarray, like: np.ndarray, op: Callable[..., np.ndarray], *indices: np.ndarray) -> np.ndarray:
+def gather_t(g: np.ndarray, like: np.ndarray, op: Callable, *indices: np.ndarray) -> np.ndarray:
     """The transpose of a selection ``op`` (each result element one element of x): ``g``
     added where each element was taken from, the positions being ``op`` of the positions."""
     shape = np.shape(like)
-    size = int(np.prod(shape))
-    taken = np.asarray(op(np.arange(size).reshape(shape), *indices))
+    count = int(np.prod(shape))
+    taken = np.asarray(op(np.arange(count).reshape(shape), *indices))
     positions, g = taken.reshape(-1), np.broadcast_to(g, taken.shape).reshape(-1)
     if np.iscomplexobj(g):
-        added = np.bincount(positions, g.real, size) + 1j * np.bincount(positions, g.imag, size)
+        added = np.bincount(positions, g.real, count) + 1j * np.bincount(positions, g.imag, count)
     else:
-        added = np.bincount(positions, g, size)
+        added = np.bincount(positions, g, count)
     return added.astype(np.result_type(g, 0.0), copy=False).reshape(shape)
 
 
