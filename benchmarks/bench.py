@@ -3,13 +3,16 @@
     python benchmarks/bench.py            # kernels at 1e4, 1e6, 1e7 elements, float64 and float32
     python benchmarks/bench.py --quick    # 1e4 and 1e6 only, fewer repeats
     python benchmarks/bench.py --family   # only the family's rows (gradient, hessian, jacobian, batch)
+    python benchmarks/bench.py --family --quick   # the same, fewer repeats
 
 Baselines: hand-written numpy (always), torch.autograd.functional.jvp and jax.jit(jax.jvp)
 when installed (a note says so otherwise), and whole-process wall time of a cached and an
 uncached ``jvpcli jvp`` call against ``python -c "import numpy"``. The family's rows set
 jvpcli's vjp, hessian, jacobian and ``jvp --batch`` beside torch.autograd.functional,
-torch.func and jax.jit, with the peak memory of each call. This machine is shared and
-noisy: medians only, and ratios only within one run.
+torch.func and jax.jit, with the peak memory of each call, and ``jvpcli jacobian`` and
+``jvpcli hessian`` at the command line (cached and --no-cache) beside a Python process that
+does the same with torch or jax (``family_bench.py``). This machine is shared and noisy:
+medians only, and ratios only within one run.
 """
 
 from __future__ import annotations

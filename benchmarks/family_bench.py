@@ -1,8 +1,9 @@
 """The family's rows of ``bench.py``: jvpcli's vjp, hessian, jacobian and ``jvp --batch`` beside
-torch.autograd.functional, torch.func and jax.jit, measured in one run, with each call's peak memory.
+torch.autograd.functional, torch.func and jax.jit, measured in one run, with each call's peak
+memory; then the same work at the command line, where a speed-up has to show.
 
-Every contender computes the same numbers from the same float64 arrays (checked before timing);
-torch and jax columns are left out, with a note, where those packages are absent.
+Every contender computes the same numbers from the same float64 arrays (checked before timing).
+A contender whose package is missing is skipped, and the table says why.
 """
 
 from __future__ import annotations
@@ -10,14 +11,22 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import importlib
+import io
+import os
 import re
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
-from bench import medians_ms
+from bench import medians_ms, walls_ms
 
-from jvpcli import family
+import jvpcli
 from jvpcli.api import Options, prepare
+from jvpcli.family import jvp_batch_at
 from jvpcli.lang.parse import parse
 
 MLP = """
@@ -27,6 +36,26 @@ def loss(W1, b1, w2):
 """
 ELEMENTWISE = "sin(x)*x"
 BATCHED = "tanh(A @ x)"
+TAF, FUNC, JAX = "torch.autograd.functional", "torch.func", "jax.jit"
+COLUMNS = (TAF, FUNC, JAX)
+#: the family's goal, as ratios jvpcli / contender: at or below jax.jit, >= 2x faster than torch's
+GOALS = {JAX: 1.0, TAF: 0.5}
+GOAL_NAMES = {JAX: f"<= {JAX}", TAF: f"2x {TAF}"}
+
+#: why a contender is left out, by package, filled on first import
+MISSING: dict[str, str] = {}
+
+
+def _module(name: str):
+    """torch or jax, or None (the reason kept in MISSING)."""
+    try:
+        module = importlib.import_module(name)
+    except ImportError as exc:
+        MISSING[name] = f"{name} is not installed ({exc.msg}): `pip install {name}` adds its columns"
+        return None
+    if name == "jax":
+        module.config.update("jax_enable_x64", True)
+    return module
 
 
 def mlp_point(d: int, hidden: int, rows: int) -> tuple[tuple[np.ndarray, ...], dict[str, np.ndarray]]:
@@ -36,83 +65,64 @@ def mlp_point(d: int, hidden: int, rows: int) -> tuple[tuple[np.ndarray, ...], d
     return params, {"X": rng.standard_normal((rows, d)), "y": rng.standard_normal(rows)}
 
 
-def _torch():
-    try:
-        import torch
-    except ImportError:
-        return None
-    return torch
+Row = dict[str, Callable[[], object]]
 
 
-def _jax():
-    try:
-        import jax
-    except ImportError:
-        return None
-    jax.config.update("jax_enable_x64", True)
-    return jax
-
-
-def gradient_row(params, data) -> dict[str, Callable[[], object]]:
-    fns: dict[str, Callable[[], object]] = {"jvpcli": lambda: family.vjp(MLP, params, constants=data).vjp}
-    torch, jax = _torch(), _jax()
+def gradient_row(params, data) -> Row:
+    fns: Row = {"jvpcli": lambda: jvpcli.vjp(MLP, params, constants=data).vjp}
+    torch, jax = _module("torch"), _module("jax")
     if torch is not None:
         f, tp = _torch_mlp(torch, data), tuple(torch.from_numpy(p) for p in params)
-        fns["torch.autograd.functional"] = lambda: torch.autograd.functional.vjp(f, tp)[1]
+        fns[TAF] = lambda: torch.autograd.functional.vjp(f, tp)[1]
         grad = torch.func.grad(f, argnums=(0, 1, 2))
-        fns["torch.func"] = lambda: grad(*tp)
+        fns[FUNC] = lambda: grad(*tp)
     if jax is not None:
         g, jp = jax.jit(jax.grad(_jax_mlp(jax, data), argnums=(0, 1, 2))), tuple(jax.device_put(p) for p in params)
-        fns["jax.jit"] = lambda: jax.block_until_ready(g(*jp))
+        fns[JAX] = lambda: jax.block_until_ready(g(*jp))
     return fns
 
 
-def hessian_row(params, data) -> dict[str, Callable[[], object]]:
-    fns: dict[str, Callable[[], object]] = {"jvpcli": lambda: family.hessian(MLP, params, constants=data)}
-    torch, jax = _torch(), _jax()
+def hessian_row(params, data) -> Row:
+    fns: Row = {"jvpcli": lambda: jvpcli.hessian(MLP, params, constants=data)}
+    torch, jax = _module("torch"), _module("jax")
     if torch is not None:
         f, tp = _torch_mlp(torch, data), tuple(torch.from_numpy(p) for p in params)
-        fns["torch.autograd.functional"] = lambda: torch.autograd.functional.hessian(f, tp)
+        fns[TAF] = lambda: torch.autograd.functional.hessian(f, tp)
     if jax is not None:
         h, jp = jax.jit(jax.hessian(_jax_mlp(jax, data), argnums=(0, 1, 2))), tuple(jax.device_put(p) for p in params)
-        fns["jax.jit"] = lambda: jax.block_until_ready(h(*jp))
+        fns[JAX] = lambda: jax.block_until_ready(h(*jp))
     return fns
 
 
-def jacobian_row(n: int) -> dict[str, Callable[[], object]]:
+def jacobian_row(n: int) -> Row:
     x = np.random.default_rng(0).standard_normal(n)
-    fns: dict[str, Callable[[], object]] = {"jvpcli": lambda: family.jacobian(ELEMENTWISE, x)}
-    torch, jax = _torch(), _jax()
+    fns: Row = {"jvpcli": lambda: jvpcli.jacobian(ELEMENTWISE, x)}
+    torch, jax = _module("torch"), _module("jax")
     if torch is not None:
         xt = torch.from_numpy(x)
-        fns["torch.autograd.functional"] = lambda: torch.autograd.functional.jacobian(
-            lambda v: torch.sin(v) * v, xt, vectorize=True
-        )
+        fns[TAF] = lambda: torch.autograd.functional.jacobian(lambda v: torch.sin(v) * v, xt, vectorize=True)
     if jax is not None:
         jac, xj = jax.jit(jax.jacfwd(lambda v: jax.numpy.sin(v) * v)), jax.device_put(x)
-        fns["jax.jit"] = lambda: jax.block_until_ready(jac(xj))
+        fns[JAX] = lambda: jax.block_until_ready(jac(xj))
     return fns
 
 
-def batch_row(n: int, batch: int) -> dict[str, Callable[[], object]]:
+def batch_row(n: int, batch: int) -> Row:
+    """``jvpcli jvp --batch``'s path: B tangents with one leading axis, one evaluation."""
     rng = np.random.default_rng(0)
     a, x, t = rng.standard_normal((n, n)) / n**0.5, rng.standard_normal(n), rng.standard_normal((batch, n))
     program, options = parse(BATCHED), Options()
-
-    def ours() -> object:
-        return family.jvp_batch_at(program, prepare({"x": x}, {"x": t}, {"A": a}, batch=True), options).jvp
-
-    fns: dict[str, Callable[[], object]] = {"jvpcli": ours}
-    torch, jax = _torch(), _jax()
+    fns: Row = {"jvpcli": lambda: jvp_batch_at(program, prepare({"x": x}, {"x": t}, {"A": a}, batch=True), options).jvp}
+    torch, jax = _module("torch"), _module("jax")
     if torch is not None:
         at, xt, tt = (torch.from_numpy(v) for v in (a, x, t))
         batched = torch.func.vmap(lambda d: torch.func.jvp(lambda v: torch.tanh(at @ v), (xt,), (d,))[1])
-        fns["torch.func"] = lambda: batched(tt)
+        fns[FUNC] = lambda: batched(tt)
     if jax is not None:
         jnp = jax.numpy
         aj, xj, tj = (jax.device_put(v) for v in (a, x, t))
         vj = jax.jit(jax.vmap(lambda d: jax.jvp(lambda v: jnp.tanh(aj @ v), (xj,), (d,))[1]))
-        fns["jax.jit"] = lambda: jax.block_until_ready(vj(tj))
+        fns[JAX] = lambda: jax.block_until_ready(vj(tj))
     return fns
 
 
@@ -142,13 +152,14 @@ def _flat(value: object) -> list[np.ndarray]:
     return [np.asarray(value)]
 
 
-def _agree(fns: dict[str, Callable[[], object]]) -> None:
+def _agree(fns: Row) -> None:
     ours = _flat(fns["jvpcli"]())
     for name, fn in fns.items():
         theirs = _flat(fn())
         assert len(theirs) == len(ours), name
         for a, b in zip(ours, theirs):
             np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12, err_msg=name)
+        del theirs
 
 
 def _status() -> dict[str, int]:
@@ -181,34 +192,137 @@ def peak_mib(fn: Callable[[], object]) -> float | None:
     return (peak - before) / 1024
 
 
-COLUMNS = ("torch.autograd.functional", "torch.func", "jax.jit")
+def _goal(ms: dict[str, float]) -> str:
+    """Which goals the row meets: ``yes``/``no`` per contender that has one, ``-`` without any."""
+    met = [(GOAL_NAMES[name], ms["jvpcli"] / ms[name] <= most) for name, most in GOALS.items() if name in ms]
+    return "; ".join(f"{goal}: {'yes' if ok else 'no'}" for goal, ok in met) or "-"
+
+
+def _cells(ms: dict[str, float], columns: tuple[str, ...], digits: int = 2) -> str:
+    return "".join(f" {ms[c]:.{digits}f} | {ms['jvpcli'] / ms[c]:.2f} |" if c in ms else " - | - |" for c in columns)
 
 
 def family_table(quick: bool) -> None:
-    print("\n## The family (in process, medians in ms, the contenders taking turns; ratio < 1: jvpcli is faster)\n")
-    print("Goal: at or below jax.jit on every row, and at most 0.5 of torch.autograd.functional.\n")
+    print("\n## The family (in process, medians in ms, the contenders taking turns; ratio = jvpcli / contender)\n")
+    print(f"Goal: at or below {JAX} (ratio <= 1), and at least 2x faster than {TAF} (ratio <= 0.5).\n")
     grad_params, grad_data = mlp_point(1000, 1000, 64)
     hess_params, hess_data = mlp_point(8, 20, 32)
     rows = [
-        ("gradient (vjp) of an MLP loss, 1e6 parameters", gradient_row(grad_params, grad_data), 10),
-        ("hessian of an MLP loss, 200 parameters", hessian_row(hess_params, hess_data), 20),
-        (f"jacobian of `{ELEMENTWISE}`, 1000 elements", jacobian_row(1000), 20),
-        (f"jacobian of `{ELEMENTWISE}`, 10000 elements", jacobian_row(10000), 5),
-        (f"`jvp --batch` of `{BATCHED}`, 512 elements, B=64", batch_row(512, 64), 20),
+        ("gradient (vjp) of an MLP loss, 1e6 parameters", lambda: gradient_row(grad_params, grad_data), 10),
+        ("hessian of an MLP loss, 200 parameters", lambda: hessian_row(hess_params, hess_data), 20),
+        (f"jacobian of `{ELEMENTWISE}`, 1000 elements", lambda: jacobian_row(1000), 20),
+        (f"jacobian of `{ELEMENTWISE}`, 10000 elements", lambda: jacobian_row(10000), 5),
+        (f"`jvp --batch` of `{BATCHED}`, 512 elements, B=64", lambda: batch_row(512, 64), 20),
     ]
     head = "| task | jvpcli |" + "".join(f" {c} | ratio |" for c in COLUMNS)
-    print(head + " peak MiB: jvpcli / " + " / ".join(COLUMNS) + " |")
-    print("|" + " --- |" * (2 + 2 * len(COLUMNS) + 1))
-    for title, fns, repeats in rows:
+    print(head + " goal met | peak MiB: jvpcli / " + " / ".join(COLUMNS) + " |")
+    print("|" + " --- |" * (3 + 2 * len(COLUMNS) + 1))
+    for title, make, repeats in rows:
+        fns = make()  # one row's arrays at a time: the 1e4 jacobians are 800 MB each
         _agree(fns)
         ms = medians_ms(fns, max(3, repeats // 2) if quick else repeats)
         peaks = {name: peak_mib(fn) for name, fn in fns.items()}
-        cells = "".join(f" {ms[c]:.2f} | {ms['jvpcli'] / ms[c]:.2f} |" if c in ms else " - | - |" for c in COLUMNS)
         memory = " / ".join("-" if peaks.get(c) is None else f"{peaks[c]:.0f}" for c in ("jvpcli", *COLUMNS))
-        print(f"| {title} | {ms['jvpcli']:.2f} |{cells} {memory} |", flush=True)
+        print(f"| {title} | {ms['jvpcli']:.2f} |{_cells(ms, COLUMNS)} {_goal(ms)} | {memory} |", flush=True)
         del fns
         gc.collect()
-    if _torch() is None:
-        print("\n(torch not installed: `pip install torch==2.13.0` adds its columns)")
-    if _jax() is None:
-        print("(jax not installed: `pip install jax jaxlib` adds its column; it is no dependency of jvpcli)")
+    print("\n`-`: not a contender of that row (torch.func: the gradient and the batch; torch.autograd.functional")
+    print("has no batched jvp), or its package is missing (said below).")
+    command_table(quick)
+    for reason in MISSING.values():
+        print(f"\n(skipped: {reason})")
+
+
+# ---- the command line ----------------------------------------------------------------------------
+#: the contenders as a user would run them from a shell: load the arrays, compute, write the result
+TORCH_JACOBIAN = """
+import sys, numpy as np, torch
+x = torch.from_numpy(np.load(sys.argv[1] + "/x.npy"))
+np.save(sys.stdout.buffer, torch.autograd.functional.jacobian(lambda v: torch.sin(v) * v, x, vectorize=True).numpy())
+"""
+JAX_JACOBIAN = """
+import sys, numpy as np, jax
+jax.config.update("jax_enable_x64", True)
+x = np.load(sys.argv[1] + "/x.npy")
+np.save(sys.stdout.buffer, np.asarray(jax.jit(jax.jacfwd(lambda v: jax.numpy.sin(v) * v))(x)))
+"""
+TORCH_HESSIAN = """
+import sys, numpy as np, torch
+X, y, *params = (torch.from_numpy(np.load(f"{sys.argv[1]}/{n}.npy")) for n in ("X", "y", "W1", "b1", "w2"))
+loss = lambda W1, b1, w2: ((torch.tanh(X @ W1 + b1) @ w2 - y) ** 2).mean()
+h = torch.autograd.functional.hessian(loss, tuple(params))
+np.savez(sys.stdout.buffer, **{f"hessian_{i}_{j}": b.numpy() for i, r in enumerate(h) for j, b in enumerate(r)})
+"""
+JAX_HESSIAN = """
+import sys, numpy as np, jax
+jax.config.update("jax_enable_x64", True)
+jnp = jax.numpy
+X, y, *params = (np.load(f"{sys.argv[1]}/{n}.npy") for n in ("X", "y", "W1", "b1", "w2"))
+loss = lambda W1, b1, w2: ((jnp.tanh(X @ W1 + b1) @ w2 - y) ** 2).mean()
+h = jax.jit(jax.hessian(loss, argnums=(0, 1, 2)))(*params)
+np.savez(sys.stdout.buffer, **{f"hessian_{i}_{j}": np.asarray(b) for i, r in enumerate(h) for j, b in enumerate(r)})
+"""
+
+
+def _write_arrays(folder: Path) -> None:
+    np.save(folder / "x.npy", np.random.default_rng(0).standard_normal(1000))
+    params, data = mlp_point(8, 20, 32)
+    for name, a in (*zip(("W1", "b1", "w2"), params), *data.items()):
+        np.save(folder / f"{name}.npy", a)
+    (folder / "loss.py").write_text(MLP.lstrip())
+
+
+def _contenders(folder: Path, torch_script: str, jax_script: str) -> dict[str, list[str]]:
+    """The processes of the contenders whose packages are installed (the arrays in ``folder``)."""
+    scripts = {TAF: ("torch", torch_script), JAX: ("jax", jax_script)}
+    return {name: [sys.executable, "-c", s, str(folder)] for name, (pkg, s) in scripts.items() if _module(pkg)}
+
+
+def _same_output(commands: dict[str, list[str]], env: dict[str, str]) -> None:
+    """Every command writes the same arrays (npy or npz) to stdout."""
+    results = {}
+    for name, command in commands.items():
+        done = subprocess.run(command, check=True, capture_output=True, env=env)
+        loaded = np.load(io.BytesIO(done.stdout), allow_pickle=False)
+        results[name] = {k: loaded[k] for k in loaded} if isinstance(loaded, np.lib.npyio.NpzFile) else {"": loaded}
+    ours = results["cached"]
+    for name, theirs in results.items():
+        assert sorted(theirs) == sorted(ours), (name, sorted(theirs))
+        for key, a in ours.items():
+            np.testing.assert_allclose(a, theirs[key], rtol=1e-9, atol=1e-12, err_msg=f"{name} {key}")
+
+
+def command_table(quick: bool) -> None:
+    """Whole-process wall times of ``jvpcli jacobian`` and ``jvpcli hessian`` (cached kernel and
+    ``--no-cache``) beside a Python process that does the same with torch or jax."""
+    print("\n## The family at the command line (wall, medians in ms, the commands taking turns)\n")
+    folder = Path(tempfile.mkdtemp(prefix="jvpcli-family-bench-"))
+    _write_arrays(folder)
+    # as on a user's machine: a kernel cache of its own, compiled modules kept
+    env = dict(os.environ, JVPCLI_CACHE_DIR=str(folder / "cache"))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    hessian = [f"@{folder}/loss.py", *(f"{n}={folder}/{n}.npy" for n in ("W1", "b1", "w2"))]
+    hessian += [a for n in ("X", "y") for a in ("-c", f"{n}={folder}/{n}.npy")]
+    calls = [
+        (
+            f"`jvpcli jacobian '{ELEMENTWISE}'`, 1000 elements",
+            ["jacobian", ELEMENTWISE, f"x={folder}/x.npy", "--format", "npy"],
+            _contenders(folder, TORCH_JACOBIAN, JAX_JACOBIAN),
+        ),
+        (
+            "`jvpcli hessian` of the MLP loss, 200 parameters",
+            ["hessian", *hessian, "--format", "npz"],
+            _contenders(folder, TORCH_HESSIAN, JAX_HESSIAN),
+        ),
+    ]
+    head = "| call | jvpcli |" + "".join(f" {c} | ratio |" for c in (TAF, JAX))
+    print(head + " goal met |")
+    print("|" + " --- |" * (3 + 2 * 2))
+    for title, args, theirs in calls:
+        ours = [sys.executable, "-m", "jvpcli", *args]
+        commands = {"cached": ours, "--no-cache": [*ours, "--no-cache"], **theirs}
+        _same_output(commands, env)
+        ms = walls_ms(commands, 5 if quick else 11, env)
+        for kind in ("cached", "--no-cache"):
+            row = {"jvpcli": ms[kind], **{name: ms[name] for name in theirs}}
+            print(f"| {title}, {kind} | {ms[kind]:.0f} |{_cells(row, (TAF, JAX), 0)} {_goal(row)} |", flush=True)
