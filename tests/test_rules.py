@@ -7,7 +7,7 @@ is exercised here, and the jvp is linear in v.
 import mpmath
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -273,14 +273,36 @@ def _separated(xs, avoid):
     return all(_away(x, avoid) for x in xs)
 
 
+#: cells of each input's range, for the cases with something to keep away from: each element
+#: takes a cell of its own, so no two elements of one range tie, at a point 0.6-0.9 of the way
+#: through it, so none lies within 0.1 cell (1/640 over ANY) of a cell edge, where every kink
+#: of ANY lies (0, integers, halves: multiples of 32 cells), nor of another's negative (0.1-0.4
+#: through a cell: no ties in abs either)
+CELLS = 256
+
+
 @st.composite
-def points(draw, spec):
+def _apart(draw, shapes, bounds):
+    """Arrays of these shapes and ranges whose elements are pairwise and kink apart (CELLS)."""
+    sizes = [int(np.prod(s)) for s in shapes]
+    cells = draw(hnp.arrays(np.int64, sum(sizes), elements=st.integers(0, CELLS - 1), unique=True))
+    where = draw(hnp.arrays(np.float64, sum(sizes), elements=st.floats(0.6, 0.9)))
+    # hypothesis favours small integers: a bijection of the cells spreads them over the range
+    parts = np.split((cells * 97 + 31) % CELLS + where, np.cumsum(sizes)[:-1])
+    return [lo + part.reshape(s) * ((hi - lo) / CELLS) for part, s, (lo, hi) in zip(parts, shapes, bounds)]
+
+
+@st.composite
+def points(draw, spec, avoid=None):
     shared = draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4))
-    xs, vs = [], []
-    for shape, (lo, hi) in spec.values():
-        shape = shared if shape is ELEMENTWISE else shape
-        xs.append(draw(hnp.arrays(np.float64, shape, elements=st.floats(lo, hi))))
-        vs.append(draw(hnp.arrays(np.float64, shape, elements=st.floats(-1, 1))))
+    shapes = [shared if shape is ELEMENTWISE else shape for shape, _ in spec.values()]
+    bounds = [b for _, b in spec.values()]
+    if avoid is None:
+        xs = [draw(hnp.arrays(np.float64, s, elements=st.floats(*b))) for s, b in zip(shapes, bounds)]
+    else:
+        assert avoid == "singular" or set(bounds) == {ANY}, "the kinks are cell edges of ANY only"
+        xs = draw(_apart(shapes, bounds))
+    vs = [draw(hnp.arrays(np.float64, s, elements=st.floats(-1, 1))) for s in shapes]
     return xs, vs
 
 
@@ -289,12 +311,13 @@ def _flat(value):
 
 
 @pytest.mark.parametrize(("func", "spec", "avoid"), CASES, ids=[c[0][:60] for c in CASES])
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(data=st.data())
 def test_jvp_matches_central_difference(func, spec, avoid, data):
-    xs, vs = data.draw(points(spec))
-    if not _separated(xs, avoid) or (avoid and not _separated([x + STEP * v for x, v in zip(xs, vs)], avoid)):
-        return  # a kink between the two difference points: nothing to compare there
+    xs, vs = data.draw(points(spec, avoid))
+    # a kink between the two difference points, or an ill-conditioned matrix: nothing to
+    # compare there (points() keeps away from kinks; 3-28% of the matrices are rejected)
+    assume(_separated(xs, avoid) and (not avoid or _separated([x + STEP * v for x, v in zip(xs, vs)], avoid)))
     result = jvpcli.jvp(func, tuple(xs), tuple(vs))
     plus = jvpcli.jvp(func, tuple(x + STEP * v for x, v in zip(xs, vs)), tuple(vs)).output
     minus = jvpcli.jvp(func, tuple(x - STEP * v for x, v in zip(xs, vs)), tuple(vs)).output

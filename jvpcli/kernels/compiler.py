@@ -23,6 +23,9 @@ from jvpcli.symbolic.shapes import reduces, row_breaker
 
 MAX_GRAPH_NODES = 100_000
 
+#: FUNC's inputs (or constants) as ``(name, is_complex)`` pairs in binding order
+Kinds = Sequence[tuple[str, bool]]
+
 
 def symbol(name: str, is_complex: bool) -> sp.Symbol:
     """Real data gets a real symbol, so real derivatives carry no re/im terms."""
@@ -63,7 +66,7 @@ class Built:
     notes: tuple[str, ...] = ()
 
 
-def built(program: Program, inputs: Sequence[tuple[str, bool]], constants: Sequence[tuple[str, bool]] = ()) -> Built:
+def built(program: Program, inputs: Kinds, constants: Kinds = ()) -> Built:
     """``inputs`` and ``constants`` are ``(name, is_complex)`` pairs in binding order."""
     xs = [symbol(n, c) for n, c in inputs]
     cs = [symbol(n, c) for n, c in constants]
@@ -89,6 +92,10 @@ class Derived:
     #: hvp and vhp: the gradient the products are the jvp of
     gradients: tuple[sp.Expr, ...] = ()
 
+    def as_built(self) -> Built:
+        """The outputs and the symbols, without the products."""
+        return Built(self.inputs, self.constants, self.outputs, self.is_tuple, self.notes)
+
     def names(self) -> list[str]:
         """Result names: ``output``/``output_i``, then ``jvp``/``jvp_i`` (or the kind's)."""
         n, per_input = len(self.outputs), self.kind != "jvp"
@@ -97,9 +104,7 @@ class Derived:
         return outs + ([f"{self.kind}_{i}" for i in range(len(self.jvps))] if many else [self.kind])
 
 
-def derive_mode(
-    program: Program, inputs: Sequence[tuple[str, bool]], constants: Sequence[tuple[str, bool]] = (), mode: str = "jvp"
-) -> Derived:
+def derive_mode(program: Program, inputs: Kinds, constants: Kinds = (), mode: str = "jvp") -> Derived:
     """FUNC's outputs and one family member's products as expressions (show, codegen)."""
     if mode == "jvp":
         return derive_jvp(program, inputs, constants)
@@ -121,9 +126,7 @@ def derive_mode(
     )
 
 
-def derive_jvp(
-    program: Program, inputs: Sequence[tuple[str, bool]], constants: Sequence[tuple[str, bool]] = ()
-) -> Derived:
+def derive_jvp(program: Program, inputs: Kinds, constants: Kinds = ()) -> Derived:
     """``inputs`` and ``constants`` are ``(name, is_complex)`` pairs in binding order."""
     xs = [symbol(n, c) for n, c in inputs]
     cs = [symbol(n, c) for n, c in constants]
@@ -214,67 +217,48 @@ def _short(text: str, most: int = 60) -> str:
 
 
 def compile_jvp(
-    program: Program,
-    inputs: Sequence[tuple[str, bool]],
-    constants: Sequence[tuple[str, bool]] = (),
-    create_graph: bool = False,
-    batched: bool = False,
+    program: Program, inputs: Kinds, constants: Kinds = (), create_graph: bool = False, batched: bool = False
 ) -> Kernel:
     """The numpy kernel of FUNC's outputs and jvps (each shaped like its output)."""
     d = derive_jvp(program, inputs, constants)
-    n = len(d.outputs)
-    results = [Result(name) for name in result_names("output", n, d.is_tuple)]
-    results += [Result(name, ("result", i)) for i, name in enumerate(result_names("jvp", n, d.is_tuple))]
-    b = Built(d.inputs, d.constants, d.outputs, d.is_tuple, d.notes)
-    return kernel_of("jvp", b, d.tangents, [*d.outputs, *d.jvps], results, create_graph, batched)
+    jvps = result_names("jvp", len(d.outputs), d.is_tuple)
+    results = _outputs(d) + [Result(name, ("result", i)) for i, name in enumerate(jvps)]
+    return kernel_of("jvp", d.as_built(), d.tangents, [*d.outputs, *d.jvps], results, create_graph, batched)
+
+
+def _outputs(b: Built | Derived) -> list[Result]:
+    """A result per output: ``output``, or ``output_i`` of a tuple."""
+    return [Result(name) for name in result_names("output", len(b.outputs), b.is_tuple)]
 
 
 def _outputs_and(b: Built, kind: str, exprs: Sequence[sp.Expr]) -> list[Result]:
     """Results: the outputs, then ``exprs``, one per input, each shaped like its input."""
-    results = [Result(name) for name in result_names("output", len(b.outputs), b.is_tuple)]
     per_input = result_names(kind, len(b.inputs), len(b.inputs) != 1)
-    return results + [Result(name, ("arg", j)) for j, name in enumerate(per_input[: len(exprs)])]
+    return _outputs(b) + [Result(name, ("arg", j)) for j, name in enumerate(per_input[: len(exprs)])]
 
 
-def compile_outputs(
-    program: Program,
-    inputs: Sequence[tuple[str, bool]],
-    constants: Sequence[tuple[str, bool]] = (),
-    create_graph: bool = False,
-) -> Kernel:
+def compile_outputs(program: Program, inputs: Kinds, constants: Kinds = (), create_graph: bool = False) -> Kernel:
     """FUNC's outputs alone: what their shapes are, before cotangents shaped like them."""
     b = built(program, inputs, constants)
-    results = [Result(name) for name in result_names("output", len(b.outputs), b.is_tuple)]
-    return kernel_of("output", b, [], list(b.outputs), results, create_graph)
+    return kernel_of("output", b, [], list(b.outputs), _outputs(b), create_graph)
 
 
 def compile_vjp(
-    program: Program,
-    inputs: Sequence[tuple[str, bool]],
-    constants: Sequence[tuple[str, bool]] = (),
-    create_graph: bool = False,
-    batched: bool = False,
+    program: Program, inputs: Kinds, constants: Kinds = (), create_graph: bool = False, batched: bool = False
 ) -> Kernel:
     """Outputs and the vector-Jacobian products of cotangents ``u``/``u_i`` (one per output)."""
-    b = built(program, inputs, constants)
-    taken = {n for n, _ in (*inputs, *constants)}
-    is_complex = any(c for _, c in (*inputs, *constants))
-    us = [symbol(n, is_complex) for n in cotangent_names(len(b.outputs), b.is_tuple, taken)]
-    vjps = reverse.vjp(b.outputs, b.inputs, us)
-    return kernel_of("vjp", b, us, [*b.outputs, *vjps], _outputs_and(b, "vjp", vjps), create_graph, batched)
+    d = derive_mode(program, inputs, constants, "vjp")
+    b = d.as_built()
+    return kernel_of("vjp", b, d.tangents, [*b.outputs, *d.jvps], _outputs_and(b, "vjp", d.jvps), create_graph, batched)
 
 
 def compile_hvp(
-    program: Program,
-    inputs: Sequence[tuple[str, bool]],
-    constants: Sequence[tuple[str, bool]] = (),
-    create_graph: bool = False,
-    batched: bool = False,
+    program: Program, inputs: Kinds, constants: Kinds = (), create_graph: bool = False, batched: bool = False
 ) -> Kernel:
     """The output, its gradient, and the gradient's jvp along tangents ``v_NAME``: the
     Hessian-vector product, forward over reverse (one symbolic pass more than the gradient)."""
     d = derive_mode(program, inputs, constants, "hvp")
-    b, grads = Built(d.inputs, d.constants, d.outputs, d.is_tuple, d.notes), d.gradients
+    b, grads = d.as_built(), d.gradients
     results = _outputs_and(b, "gradient", grads)
     products = result_names("product", len(d.jvps), len(d.jvps) != 1)
     results += [Result(name, ("arg", j)) for j, name in enumerate(products)]
