@@ -582,18 +582,18 @@ STRICT_TUPLE = [
 ]
 
 
-def _torch_strict(command: str, f, xs):
+def _torch_strict(command: str, f, xs, create_graph: bool = False):
     """torch's strict=True: None where it passes, else its message."""
-    inputs = _inputs_arg(xs)
+    inputs, how = _inputs_arg(xs), {"strict": True, "create_graph": create_graph}
     try:
         if command in ("jvp", "hvp", "vhp"):
-            getattr(F, command)(f, inputs, _inputs_arg([np.ones_like(x) for x in xs]), strict=True)
+            getattr(F, command)(f, inputs, _inputs_arg([np.ones_like(x) for x in xs]), **how)
         elif command == "vjp":
             out = f(*map(_t, xs))
             many = isinstance(out, tuple)
-            F.vjp(f, inputs, _pack([torch.ones_like(o) for o in (out if many else (out,))], many), strict=True)
+            F.vjp(f, inputs, _pack([torch.ones_like(o) for o in (out if many else (out,))], many), **how)
         else:
-            getattr(F, command)(f, inputs, strict=True)
+            getattr(F, command)(f, inputs, **how)
     except RuntimeError as exc:
         return str(exc)
     return None
@@ -603,27 +603,32 @@ def _strict_cases():
     out = []
     for func, f, shapes in STRICT + STRICT_TUPLE:
         for command in ("jvp", "vjp", "jacobian"):
-            out.append(pytest.param(command, func, f, shapes, id=f"{command}:{func}"))
+            out.append(pytest.param(command, func, f, shapes, False, id=f"{command}:{func}"))
+            out.append(pytest.param(command, func, f, shapes, True, id=f"{command}:{func}:create-graph"))
     for func, f, shapes in STRICT:
         summed = func.split(": ", 1)
         text = f"{summed[0]}: ({summed[1]}).sum()" if len(summed) == 2 else f"({func}).sum()"
         for command in ("hessian", "hvp", "vhp"):
-            out.append(pytest.param(command, text, _sum(f), shapes, id=f"{command}:{text}"))
+            out.append(pytest.param(command, text, _sum(f), shapes, False, id=f"{command}:{text}"))
     return out
 
 
-@pytest.mark.parametrize("command, func, f, shapes", _strict_cases())
-def test_strict_as_torch(run, command, func, f, shapes):
+@pytest.mark.parametrize("command, func, f, shapes, create_graph", _strict_cases())
+def test_strict_as_torch(run, command, func, f, shapes, create_graph):
+    """torch's graph decides, not the simplified derivative: x * 0 and x - x pass for vjp,
+    floor(x) passes vjp and jacobian but fails jvp (its gradient is zeros made afresh),
+    relu(x) passes vhp but fails hvp (torch's double-backward trick), a linear function
+    fails hessian; with create_graph torch also wants each result to depend on an input."""
     names = list(shapes)
     xs = [np.array([0.5, 1.5])[: int(np.prod(s))].reshape(s) * (i + 1) for i, s in enumerate(shapes.values())]
-    expected = _torch_strict(command, f, xs)
+    expected = _torch_strict(command, f, xs, create_graph)
     args = [command, func, *(json.dumps(x.tolist()) for x in xs)]
     if command in ("jvp", "hvp", "vhp"):
         args += ["-v", "ones"] * len(xs)
     elif command == "vjp":
         out = f(*map(_t, xs))
         args += ["-v", "ones"] * (len(out) if isinstance(out, tuple) else 1)
-    result = run(*args, "--strict")
+    result = run(*args, "--strict", *(["--create-graph"] if create_graph else []))
     if expected is None:
         assert result.exit_code == 0, f"torch passes; jvpcli: {result.stderr}"
         return
@@ -631,7 +636,9 @@ def test_strict_as_torch(run, command, func, f, shapes):
     assert "strict" in result.stderr
     assert "Traceback" not in result.stderr
     named = re.search(r"input (\d+)", expected)
-    if named and len(names) > 1:
+    # torch's create_graph messages number the output (jvp) or give the output's index for
+    # the input's (jacobian): jvpcli names what is independent of what
+    if named and len(names) > 1 and "create_graph=True" not in expected:
         assert f"'{names[int(named.group(1))]}'" in result.stderr, (expected, result.stderr)
     output = re.search(r"Output (\d+)", expected)
     if output and command in ("jvp", "vjp", "jacobian") and isinstance(f(*map(_t, xs)), tuple):

@@ -59,7 +59,7 @@ def _command(
             family_verdict(name, program, point, request, outcome, sys.stderr)
 
     products = name not in ("jacobian", "hessian")
-    decorators = [
+    decorators: list[Any] = [
         click.command(name, epilog=EXAMPLES + examples, short_help=short, help=text),
         functools.partial(point_arguments, point=point),
         click.option("--strict", is_flag=True, help="Fail where torch's strict=True fails."),
