@@ -34,21 +34,14 @@ def _command(
 ) -> click.Command:
     """A command of the family: ``compute(request, options, **own)`` gives its outcome."""
 
-    def command(
-        request: Any,
-        strict: bool,
-        create_graph: bool,
-        fmt: str | None,
-        only: str | None,
-        out_path: str | None,
-        check_too: bool,
-        **params: Any,
-    ) -> None:
+    def command(request: Any, **params: Any) -> None:
+        """The shared options, then the command's own ones (``params``) for ``compute``."""
         from jvpcli.cli.output import emit_nested
         from jvpcli.cli.run import output_format
 
-        chosen = output_format(fmt, out_path)
-        options = request.options(create_graph=create_graph, strict=strict)
+        only, out_path, check_too = (params.pop(k) for k in ("only", "out_path", "check_too"))
+        chosen = output_format(params.pop("fmt"), out_path)
+        options = request.options(create_graph=params.pop("create_graph"), strict=params.pop("strict"))
         program, point, outcome = compute(request, options, **params)
         emit_nested(outcome.values, outcome.graph, chosen, only, out_path)
         if check_too:
