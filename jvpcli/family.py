@@ -2,7 +2,7 @@
 
 Each mirrors the torch function of its name on numpy arrays: results nest as torch's do
 (one array for one input or output, a tuple over several), ``strict`` fails exactly where
-torch's does, decided from the symbolic graph (``Kernel.depends``), not from numbers.
+torch's does, decided from torch's graph of FUNC (``jvpcli.strict``), not from numbers.
 Kernels come from ``api.kernel_for`` by mode: ``vjp`` (outputs and cotangent products),
 ``hvp`` (outputs, gradients and the gradients' jvps: forward over reverse), ``jvp``.
 """
@@ -14,11 +14,27 @@ from typing import Any
 
 import numpy as np
 
-from jvpcli.api import DEFAULTS, ArrayLike, Arrays, JvpResult, Options, Point, _bind, as_input, check_strict, kernel_for
+from jvpcli.api import (
+    DEFAULTS,
+    ArrayLike,
+    Arrays,
+    JvpResult,
+    Options,
+    Point,
+    _bind,
+    as_input,
+    bound_point,
+    check_dialect,
+    kernel_for,
+    prepare,
+    read_as,
+    strict_of,
+)
 from jvpcli.engine.evaluate import evaluate
-from jvpcli.errors import ShapeError, StrictError, UsageError
+from jvpcli.errors import ShapeError, UsageError
 from jvpcli.kernels.kernel import Graph, label
-from jvpcli.lang.parse import Program, parse
+from jvpcli.lang.parse import Program
+from jvpcli.strict import Strict
 
 Nested = Any  # an array, or a tuple of Nested
 STRATEGIES = ("reverse-mode", "forward-mode")
@@ -79,11 +95,11 @@ class _Call:
         """``batched``: the kernel takes extras with one leading axis more, B at once."""
         if not inputs:
             raise UsageError("FUNC has no inputs: there is nothing to differentiate")
-        self.program, self.options, self.batched = program, options, batched
+        self.program, self.options, self.batched = read_as(program, options.dialect), options, batched
         self.inputs, self.constants = dict(inputs), dict(constants)
         extra = (True,) if batched else ()
         self.kernel = kernel_for(
-            mode, program, _kinds(inputs), _kinds(constants), options.create_graph, options.cache, *extra
+            mode, self.program, _kinds(inputs), _kinds(constants), options.create_graph, options.cache, *extra
         )
         self.n_in = len(inputs)
         self.input_tuple = self.n_in != 1
@@ -94,33 +110,15 @@ class _Call:
         args = [*self.inputs.values(), *extras, *self.constants.values()]
         return evaluate(self.kernel, args, self.options.threads, self.n_in if self.batched else None)
 
-    def depends(self, result: int) -> set[int]:
-        return set(self.kernel.depends[result])
-
-    def on_inputs(self, result: int) -> bool:
-        return bool(self.depends(result) & set(range(self.n_in)))
-
-    def on_extra(self, result: int, extra: int) -> bool:
-        return self.n_in + extra in self.depends(result)
-
-    def on_extras(self, result: int) -> bool:
-        return any(self.on_extra(result, k) for k in range(len(self.kernel.extras)))
-
-    def name(self, j: int) -> str:
-        return list(self.inputs)[j]
+    def strict(self) -> Strict:
+        """torch's strict checks for this FUNC and these inputs."""
+        return strict_of(self.program, self.inputs, self.constants)
 
     def graph(self, groups: dict[str, tuple[int, ...]], tuples: dict[str, bool]) -> dict[str, Nested] | None:
         if self.kernel.graph is None:
             return None
         texts = self.kernel.graph
         return {k: _nest([texts[i] for i in idx], tuples[k]) for k, idx in groups.items()}
-
-    def check_outputs(self, n_outputs: int) -> None:
-        """torch's strict: every output is computed from some input."""
-        for i in range(n_outputs):
-            if not self.on_inputs(i):
-                what = label("output", i, self.kernel.is_tuple)
-                raise StrictError(f"strict: {what} does not depend on any input")
 
 
 def _single_element(output: np.ndarray, what: str) -> None:
@@ -150,7 +148,7 @@ def vjp_at(
     k = call.kernel
     n_out = len(k.results) - call.n_in
     if options.strict:
-        call.check_outputs(n_out)
+        call.strict().outputs()
     if v is None and (k.is_tuple or batch):
         raise UsageError("v is required unless FUNC returns a single value with a single element; give -v")
     if callable(v):
@@ -175,9 +173,7 @@ def vjp_at(
             what = label("cotangent for output", i, k.is_tuple)
             raise ShapeError(f"{what} has shape {u.shape}, but the output has shape {out.shape}")
     if options.strict:
-        for j in range(call.n_in):
-            if not call.on_extras(n_out + j):
-                raise StrictError(f"strict: every output is independent of input '{call.name(j)}'")
+        call.strict().vjp(options.create_graph)
     values = {"output": _nest(outputs, k.is_tuple), "vjp": _nest(vjps, call.input_tuple)}
     groups = {"output": tuple(range(n_out)), "vjp": tuple(range(n_out, n_out + call.n_in))}
     graph = call.graph(groups, {"output": k.is_tuple, "vjp": call.input_tuple})
@@ -189,7 +185,7 @@ def jvp_batch_at(program: Program, point: Point, options: Options = DEFAULTS) ->
     that axis, the output is reported once, as ``torch.func.vmap`` over ``torch.func.jvp``."""
     call = _Call("jvp", program, point.inputs, point.constants, options, batched=True)
     if options.strict:
-        check_strict(call.kernel)
+        call.strict().jvp(options.create_graph)
     results = _batched(call, list(point.tangents.values()))
     n = len(results) // 2
     pick = tuple if call.kernel.is_tuple else (lambda items: items[0])
@@ -228,14 +224,10 @@ def product_at(
     n = call.n_in
     ts = _tangents(inputs, v, options.dtype)
     if options.strict:
-        _strict_gradients(call)
+        getattr(call.strict(), kind)()
     results = call.run(ts)
     output = results[0]
     _single_element(output, kind)
-    if options.strict:
-        for j in range(n):
-            if not call.on_extras(1 + n + j):
-                raise StrictError(f"strict: the {kind} is independent of input '{call.name(j)}'")
     values = {"output": output, kind: _nest(results[1 + n :], call.input_tuple)}
     groups = {"output": (0,), kind: tuple(range(1 + n, 1 + 2 * n))}
     return Outcome(values, tuple(inputs), call.graph(groups, {"output": False, kind: call.input_tuple}), ts)
@@ -249,21 +241,6 @@ def _tangents(inputs: Mapping[str, np.ndarray], v: Mapping[str, np.ndarray] | No
             raise UsageError(f"v is required unless FUNC has one input with one element (inputs: {shapes}); give -v")
         return [np.ones_like(x)]
     return [_like(v[n], x, f"tangent for input '{n}'", dtype) for n, x in inputs.items()]
-
-
-def _strict_gradients(call: _Call) -> None:
-    """torch's strict checks of a Hessian's gradient: the output depends on every input,
-    and each input's gradient on some input (a function linear in it fails)."""
-    call.check_outputs(1)
-    n = call.n_in
-    for j in range(n):
-        if not call.on_inputs(0) or j not in call.depends(0):
-            raise StrictError(f"strict: the output is independent of input '{call.name(j)}'")
-    for j in range(n):
-        if not call.on_inputs(1 + j):
-            raise StrictError(
-                f"strict: the gradient with respect to input '{call.name(j)}' is independent of the inputs"
-            )
 
 
 # ---- jacobian / hessian ----------------------------------------------------------------------
@@ -320,20 +297,14 @@ def jacobian_at(
         raise UsageError(f"strategy must be one of {', '.join(STRATEGIES)}")
     if chunk_size is not None and chunk_size < 1:
         raise UsageError("chunk_size must be at least 1")
-    xs, plain = list(inputs.values()), options._replace(create_graph=False)
+    xs, plain = list(inputs.values()), options._replace(create_graph=False)  # create_graph: only strict reads it
     fwd = _Call("jvp", program, inputs, constants, plain)
     n_in, n_out = fwd.n_in, len(fwd.kernel.results) // 2
     if options.strict:
-        fwd.check_outputs(n_out)
+        fwd.strict().outputs()
     outputs = fwd.run([np.zeros_like(x) for x in xs])[:n_out]
-    rev = None
     if options.strict:
-        rev = _Call("vjp", program, inputs, constants, plain, batched=True)
-        for i, out in enumerate(outputs):
-            for j in range(n_in):
-                if out.size and not rev.on_extra(n_out + j, i):
-                    what = label("output", i, rev.kernel.is_tuple)
-                    raise StrictError(f"strict: {what} is independent of input '{rev.name(j)}'")
+        fwd.strict().jacobian([out.size for out in outputs], options.create_graph)
     blocks: list[list[np.ndarray | None]] = [[None] * n_in for _ in outputs]
     for i, out in enumerate(outputs):
         for j, x in enumerate(xs):
@@ -351,7 +322,7 @@ def jacobian_at(
             stacked = sweep[j][i]  # (x_j.size, *out_i.shape)
             blocks[i][j] = np.moveaxis(stacked.reshape(xs[j].size, -1), 0, -1).reshape(outputs[i].shape + xs[j].shape)
     elif missing:
-        rev = rev or _Call("vjp", program, inputs, constants, plain, batched=True)
+        rev = _Call("vjp", program, inputs, constants, plain, batched=True)
         sweep = _sweep(rev, outputs, [n_out + j for j in range(n_in)], chunk_size)
         for i, j in missing:
             blocks[i][j] = sweep[i][j].reshape(outputs[i].shape + xs[j].shape)
@@ -373,14 +344,7 @@ def hessian_at(
     call = _Call("hvp", program, inputs, constants, options._replace(create_graph=False), batched=True)
     xs, n = list(inputs.values()), call.n_in
     if options.strict:
-        _strict_gradients(call)
-        for i in range(n):
-            for j in range(n):
-                if j not in call.depends(1 + i):
-                    raise StrictError(
-                        f"strict: the gradient with respect to input '{call.name(i)}' "
-                        f"is independent of input '{call.name(j)}'"
-                    )
+        call.strict().hessian()
     output = call.run([np.zeros((1, *x.shape), x.dtype) for x in xs])[0]
     _single_element(output, "hessian")
     sweep = _sweep(call, xs, [1 + n + i for i in range(n)], None)
@@ -393,14 +357,15 @@ def hessian_at(
 
 
 # ---- the Python API ----------------------------------------------------------------------------
-def _point(func: str | Program, inputs: Arrays, constants: Mapping[str, ArrayLike] | None, dtype: Any):
-    program = func if isinstance(func, Program) else parse(func)
-    constants = dict(constants or {})
-    bound = frozenset(inputs) if isinstance(inputs, Mapping) else frozenset()
-    names = program.input_names(bound, frozenset(constants))
-    xs = {n: as_input(a, n, dtype) for n, a in _bind(names, inputs, "input").items()}
-    cs = {n: as_input(a, n, dtype) for n, a in constants.items()}
-    return program, names, xs, cs
+#: ``how``, the keyword arguments every function below takes beside its own, are ``Options``'
+#: fields: create_graph, strict, dtype, threads, cache, dialect (an unknown one is a TypeError)
+
+
+def _point(func: str | Program, inputs: Arrays, constants: Mapping[str, ArrayLike] | None, how: dict[str, Any]):
+    options = Options(**how)
+    check_dialect(options.dialect)
+    program, names, xs, cs = bound_point(func, inputs, constants)
+    return program, names, prepare(xs, {}, cs, options.dtype), options
 
 
 def vjp(
@@ -409,11 +374,7 @@ def vjp(
     v: ArrayLike | Sequence[ArrayLike] | None = None,
     *,
     constants: Mapping[str, ArrayLike] | None = None,
-    create_graph: bool = False,
-    strict: bool = False,
-    dtype: Any = None,
-    threads: int | None = None,
-    cache: bool = False,
+    **how: Any,
 ) -> Outcome:
     """``(output, vjp)`` like ``torch.autograd.functional.vjp``: ``v`` has one cotangent per
     output (a tuple for a tuple output), and may be omitted for one one-element output.
@@ -422,9 +383,9 @@ def vjp(
     >>> g
     (array([2., 2.]), array([3., 3.]))
     """
-    program, _, xs, cs = _point(func, inputs, constants, dtype)
+    program, _, point, options = _point(func, inputs, constants, how)
     us = None if v is None else (list(v) if isinstance(v, tuple) else [v])
-    return vjp_at(program, xs, us, cs, Options(create_graph, strict, dtype, threads, cache))
+    return vjp_at(program, point.inputs, us, point.constants, options)
 
 
 def jacobian(
@@ -432,20 +393,16 @@ def jacobian(
     inputs: Arrays,
     *,
     constants: Mapping[str, ArrayLike] | None = None,
-    create_graph: bool = False,
-    strict: bool = False,
     vectorize: bool = False,
     strategy: str = "reverse-mode",
     chunk_size: int | None = None,
-    dtype: Any = None,
-    threads: int | None = None,
-    cache: bool = False,
+    **how: Any,
 ) -> Nested:
     """The Jacobian nested as ``torch.autograd.functional.jacobian`` nests it.
-    ``vectorize`` is accepted for torch's sake: every strategy evaluates whole kernels."""
-    program, _, xs, cs = _point(func, inputs, constants, dtype)
-    options = Options(create_graph, strict, dtype, threads, cache)
-    return jacobian_at(program, xs, cs, options, strategy, chunk_size).jacobian
+    ``vectorize`` is accepted for torch's sake: every strategy evaluates whole kernels;
+    ``create_graph`` changes no number, only what ``strict`` checks, as in torch."""
+    program, _, point, options = _point(func, inputs, constants, how)
+    return jacobian_at(program, point.inputs, point.constants, options, strategy, chunk_size).jacobian
 
 
 def hessian(
@@ -453,18 +410,13 @@ def hessian(
     inputs: Arrays,
     *,
     constants: Mapping[str, ArrayLike] | None = None,
-    create_graph: bool = False,
-    strict: bool = False,
     vectorize: bool = False,
     outer_jacobian_strategy: str = "reverse-mode",
-    dtype: Any = None,
-    threads: int | None = None,
-    cache: bool = False,
+    **how: Any,
 ) -> Nested:
     """The Hessian nested as ``torch.autograd.functional.hessian`` nests it."""
-    program, _, xs, cs = _point(func, inputs, constants, dtype)
-    options = Options(create_graph, strict, dtype, threads, cache)
-    return hessian_at(program, xs, cs, options, outer_jacobian_strategy).hessian
+    program, _, point, options = _point(func, inputs, constants, how)
+    return hessian_at(program, point.inputs, point.constants, options, outer_jacobian_strategy).hessian
 
 
 def _product(kind: str) -> Callable[..., Outcome]:
@@ -474,15 +426,11 @@ def _product(kind: str) -> Callable[..., Outcome]:
         v: Arrays | None = None,
         *,
         constants: Mapping[str, ArrayLike] | None = None,
-        create_graph: bool = False,
-        strict: bool = False,
-        dtype: Any = None,
-        threads: int | None = None,
-        cache: bool = False,
+        **how: Any,
     ) -> Outcome:
-        program, names, xs, cs = _point(func, inputs, constants, dtype)
+        program, names, point, options = _point(func, inputs, constants, how)
         ts = None if v is None else _bind(names, v, "tangent")
-        return product_at(kind, program, xs, ts, cs, Options(create_graph, strict, dtype, threads, cache))
+        return product_at(kind, program, point.inputs, ts, point.constants, options)
 
     product.__name__ = product.__qualname__ = kind
     product.__doc__ = f"``(output, {kind})`` like ``torch.autograd.functional.{kind}``."

@@ -14,7 +14,7 @@ from hypothesis.extra import numpy as hnp
 import jvpcli
 from jvpcli.lang.functions import FUNCTIONS
 from jvpcli.symbolic import ops
-from jvpcli.symbolic.rules import RULES
+from jvpcli.symbolic.rules import RULES, TORCH_KINDS, entries
 
 ANY, POS, UNIT, GT1 = (-2.0, 2.0), (0.5, 2.0), (-0.9, 0.9), (1.2, 3.0)
 ELEMENTWISE = None  # a shape hypothesis draws (0 to 3 dimensions), shared by all inputs
@@ -353,6 +353,16 @@ def test_every_op_has_a_rule_and_both_printers():
         assert op in RULES, op.__name__
         assert "_numpycode" in vars(op) or op.numpy_name, op.__name__
         assert "_funccode" in vars(op) or op.func_name or issubclass(op, ops.ArrayConcatenate), op.__name__
+
+
+def test_every_entry_says_what_torch_makes_of_it():
+    """strict follows each op's torch kind (symbolic/connect.py): one of the known ones, and
+    the ops torch's graph does not connect (integer or boolean results) are cut."""
+    kinds = {op: e.torch for op, e in entries().items()}
+    assert set(kinds.values()) <= set(TORCH_KINDS)
+    for op in (ops.ArrayCompare, ops.ArrayArgmax, ops.ArrayDetach, ops.ArraySize):
+        assert kinds[op] == "cut", op.__name__
+    assert kinds[ops.ArrayRound] == "flat" and kinds[ops.ArraySum] == "linear" and kinds[ops.ArrayMatmul] == "product"
 
 
 @pytest.mark.parametrize(("func", "spec", "avoid"), CASES, ids=[c[0][:60] for c in CASES])

@@ -244,8 +244,8 @@ register("hypot", elementwise=True)(lambda x, y: hypot(array(x), array(y)))
 register("maximum", elementwise=True)(lambda x, y: o.ArrayMaximum.make(array(x), array(y)))
 register("minimum", elementwise=True)(lambda x, y: o.ArrayMinimum.make(array(x), array(y)))
 register("polygamma", elementwise=True)(lambda n, x: sp.polygamma(integer(n, "n"), array(x)))
-register("zeros_like", elementwise=True)(lambda x: o.ArrayLike.make(sp.S.Zero, array(x)))
-register("ones_like", elementwise=True)(lambda x: o.ArrayLike.make(sp.S.One, array(x)))
+register("zeros_like", elementwise=True)(lambda x: o.fresh_like(sp.S.Zero, array(x)))
+register("ones_like", elementwise=True)(lambda x: o.fresh_like(sp.S.One, array(x)))
 
 
 @register("clip clamp", elementwise=True)

@@ -239,7 +239,7 @@ register("roll")(
         axis=axis_arg(axis),
     )
 )
-register("expand_as")(lambda x, y: o.ArrayLike.make(array(x), array(y, "other")))
+register("expand_as")(lambda x, y: o.fresh_like(array(x), array(y, "other")))
 
 
 @register("expand")
@@ -365,7 +365,7 @@ PRECISION = ("", "")
 
 def _fill(shape: tuple | Shape, value: Any, dtype: Any, floats: str = "float64") -> sp.Expr:
     if isinstance(shape, Shape):  # zeros(x.shape), ones(x.size())
-        return o.ArrayLike.make(array(value, "fill_value"), shape.x)
+        return o.fresh_like(array(value, "fill_value"), shape.x)
     template, slots = dynamic(shape, "a size")
     number = value if isinstance(value, bool) else _number(array(value, "fill_value"))
     default = {bool: "bool_", int: "int64", complex: "complex128"}.get(type(number), floats)
@@ -413,7 +413,7 @@ register("full", method=False, torch=_full("float32"), readings=PRECISION)(_full
 
 
 register("full_like", elementwise=True)(
-    lambda x, fill_value, dtype=None: o.ArrayLike.make(array(fill_value, "fill_value"), array(x))
+    lambda x, fill_value, dtype=None: o.fresh_like(array(fill_value, "fill_value"), array(x))
 )
 
 

@@ -217,6 +217,13 @@ class ArrayLike(ArrayOp):
         return "(" + " + ".join(terms) + ")"
 
 
+def fresh_like(value: Any, like: Any) -> sp.Expr:
+    """``value`` shaped like ``like``, made afresh (``zeros_like``, ``full_like``, ``expand_as``'s
+    template): ``like`` lends its shape only, so torch's graph does not connect it (``detach``);
+    a bare ``ArrayLike`` is a cancellation (``x - x``), which torch's graph keeps."""
+    return ArrayLike.make(value, ArrayDetach.make(like))
+
+
 # ---- reductions ------------------------------------------------------------------
 _AXIS = ("axis", "keepdims")
 

@@ -66,11 +66,40 @@ class Entry(NamedTuple):
     #: how an op that is not elementwise acts on a batch (``batch_rules.py``); elementwise
     #: ops need none: their batched operands are lifted to the others' rank
     batch: BatchRule | None = None
+    #: what torch's autograd graph makes of it (one of ``TORCH_KINDS``), which is what
+    #: ``strict`` follows (``symbolic/connect.py``); None: read from the JVP rule
+    torch: str | None = None
+
+
+#: how torch's backward of an op connects its gradients: "cut", no gradient flows (integer
+#: or boolean results, detach); "flat", a gradient of zeros made afresh, connected to nothing
+#: (floor, round); "linear", the cotangent moved, masked or summed (add, sum, where, clip);
+#: "product", the cotangent times the other arguments (mul, matmul); "sign", the cotangent
+#: times a piecewise-constant function of the arguments (relu, abs); "smooth", the cotangent
+#: times a function of every argument
+TORCH_KINDS = ("cut", "flat", "linear", "product", "sign", "smooth")
 
 
 def entries() -> dict[type, Entry]:
-    """The table with every entry a record (an entry may be a bare JVP rule)."""
-    return {op: e if isinstance(e, Entry) else Entry(e) for op, e in RULES.items()}
+    """The table with every entry a record (an entry may be a bare JVP rule) and its ``torch``
+    kind filled in."""
+    out = {}
+    for op, e in RULES.items():
+        entry = e if isinstance(e, Entry) else Entry(e)
+        out[op] = entry if entry.torch is not None else entry._replace(torch=_torch_kind(entry.jvp))
+    return out
+
+
+def _torch_kind(jvp: Rule) -> str:
+    """The kind an entry's JVP rule implies: a rule that is zero drops the gradient, a linear
+    one moves the cotangent, a multilinear one multiplies it by the other arguments."""
+    if jvp is zero:
+        return "cut"
+    if jvp in (linear, first_linear, _add, _like, _where_rule):
+        return "linear"
+    if jvp in (multilinear, _mul, _contract_t_jvp):
+        return "product"
+    return "smooth"
 
 
 def _where(cond: sp.Expr, a: sp.Expr, b: sp.Expr) -> sp.Expr:
@@ -190,6 +219,18 @@ def _where_rule(node: o.ArrayOp, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Exp
 
 def _like(node: o.ArrayOp, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
     return node.rebuild(d[0], *node.arrays[1:])
+
+
+def _re(node: sp.Expr, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
+    return sp.re(d[0])
+
+
+def _im(node: sp.Expr, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
+    return sp.im(d[0])
+
+
+def _conj(node: sp.Expr, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
+    return sp.conjugate(d[0])
 
 
 def _logaddexp(node: sp.Expr, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
@@ -527,20 +568,20 @@ RULES: dict[type, Rule | Entry] = {
     # ---- activations -------------------------------------------------------------
     o.ArraySigmoid: unary(_sigmoid),
     o.ArraySoftplus: unary(o.ArraySigmoid.make),
-    o.ArrayRelu: lambda node, d, shaped: _where(_cmp(node.args[0], ">", 0), d[0], 0),
+    o.ArrayRelu: Entry(lambda node, d, shaped: _where(_cmp(node.args[0], ">", 0), d[0], 0), torch="sign"),
     # ---- piecewise ---------------------------------------------------------------
-    sp.Abs: Entry(_abs, func_name="abs"),
-    sp.sign: _sign,
-    sp.floor: zero,
-    sp.ceiling: Entry(zero, func_name="ceil"),
-    o.ArrayRound: zero,
+    sp.Abs: Entry(_abs, func_name="abs", torch="sign"),
+    sp.sign: Entry(_sign, torch="flat"),
+    sp.floor: Entry(zero, torch="flat"),
+    sp.ceiling: Entry(zero, func_name="ceil", torch="flat"),
+    o.ArrayRound: Entry(zero, torch="flat"),
     o.ArrayCompare: zero,
     o.ArrayLogic: zero,
     o.ArraySize: Entry(zero, by_axis=True, batch=b.by_axis("axis")),
     o.ArrayEye: Entry(zero, batch=b.each),
-    o.ArrayMaximum: _maximum,
-    o.ArrayMinimum: _minimum,
-    o.ArrayClip: _clip,
+    o.ArrayMaximum: Entry(_maximum, torch="linear"),  # masks of the cotangent
+    o.ArrayMinimum: Entry(_minimum, torch="linear"),
+    o.ArrayClip: Entry(_clip, torch="linear"),
     o.ArrayWhere: Entry(_where_rule, _t_where),
     o.ArrayLike: Entry(_like, _t_like),
     o.ArrayNamed: Entry(linear, lambda node, ct, lin, c: [ct, None]),  # the identity
@@ -548,11 +589,9 @@ RULES: dict[type, Rule | Entry] = {
     o.ArrayDetach: zero,
     o.ArrayCast: Entry(linear, lambda node, ct, lin, c: [ct, None]),
     # ---- complex -----------------------------------------------------------------
-    sp.re: Entry(lambda node, d, shaped: sp.re(d[0]), lambda node, ct, lin, c: [sp.re(ct)], func_name="real"),
-    sp.im: Entry(lambda node, d, shaped: sp.im(d[0]), lambda node, ct, lin, c: [sp.I * sp.re(ct)], func_name="imag"),
-    sp.conjugate: Entry(
-        lambda node, d, shaped: sp.conjugate(d[0]), lambda node, ct, lin, c: [sp.conjugate(ct)], func_name="conj"
-    ),
+    sp.re: Entry(_re, lambda node, ct, lin, c: [sp.re(ct)], func_name="real", torch="linear"),
+    sp.im: Entry(_im, lambda node, ct, lin, c: [sp.I * sp.re(ct)], func_name="imag", torch="linear"),
+    sp.conjugate: Entry(_conj, lambda node, ct, lin, c: [sp.conjugate(ct)], func_name="conj", torch="linear"),
     sp.arg: Entry(_angle, func_name="angle"),
     # ---- reductions --------------------------------------------------------------
     o.ArraySum: Entry(linear, _t_sum, by_axis=True, takes_out=True, batch=b.reduction),
@@ -564,8 +603,8 @@ RULES: dict[type, Rule | Entry] = {
         batch=b.by_axis("axis"),
     ),
     o.ArrayProdExcept: Entry(_prod_except, by_axis=True, batch=b.by_axis("axis")),
-    o.ArrayAmax: Entry(_extreme, by_axis=True, batch=b.by_axis("axis")),
-    o.ArrayAmin: Entry(_extreme, by_axis=True, batch=b.by_axis("axis")),
+    o.ArrayAmax: Entry(_extreme, by_axis=True, torch="linear", batch=b.by_axis("axis")),
+    o.ArrayAmin: Entry(_extreme, by_axis=True, torch="linear", batch=b.by_axis("axis")),
     o.ArrayLogsumexp: Entry(
         weighted_sum(lambda x, axis: o.ArraySoftmax.make(x, axis=axis)), by_axis=True, batch=b.by_axis("axis")
     ),
