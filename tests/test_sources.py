@@ -79,12 +79,20 @@ def test_literals_and_generators(text, expected):
 def test_random_generators_follow_the_seed_and_draw_in_turn():
     a = SourceReader(seed=5)
     first, normal, second = a.read("rand(3)"), a.read("randn(3)"), a.read("rand(2, 2)")
-    # rand: the seed's uniform stream, shared in turn; randn: its own pages of that seed
-    np.testing.assert_array_equal(np.concatenate([first, second.ravel()]), np.random.default_rng(5).random(7))
-    page = np.random.PCG64(5)
-    page.advance(1 << 64)
-    np.testing.assert_array_equal(normal, np.random.Generator(page).standard_normal(3))
+    # the contract's default_rng(seed).random / .standard_normal, one generator drawn in turn
+    rng = np.random.default_rng(5)
+    np.testing.assert_array_equal(first, rng.random(3))
+    np.testing.assert_array_equal(normal, rng.standard_normal(3))
+    np.testing.assert_array_equal(second, rng.random((2, 2)))
     assert not np.array_equal(SourceReader(seed=6).read("randn(3)"), normal)
+
+
+def test_a_large_randn_is_drawn_past_only_when_another_random_source_follows():
+    a = SourceReader(seed=2)
+    big, after = a.open("randn(3, 100000)"), a.read("rand(2)")
+    rng = np.random.default_rng(2)
+    np.testing.assert_array_equal(big.read(1, 3), rng.standard_normal((3, 100000))[1:])
+    np.testing.assert_array_equal(after, rng.random(2))
 
 
 def test_shapeless_generators_take_the_shape_and_dtype_of_their_input():

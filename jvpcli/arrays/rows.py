@@ -5,14 +5,12 @@ block at the offset its header gives, and a generated tangent is made block by b
 the very numbers a whole array would hold. Each kind can say how to rebuild itself as plain
 data (``spec``), so a dask worker reads its own blocks instead of receiving them.
 
-Random numbers are addressable by position, so any block can be made on its own:
-
-* ``rand`` takes the next numbers of ``default_rng(seed).random``, shared by the command's
-  ``rand`` SOURCEs in turn; a block starts by ``PCG64.advance`` to its first number (one
-  64-bit draw per float64, so the advance is exact).
-* ``randn`` is drawn in pages of ``PAGE`` numbers: page ``p`` of the command's ``randn``
-  numbers is ``standard_normal`` of the same ``PCG64(seed)`` advanced by ``(p + 1) * 2**64``
-  draws (the normal sampler rejects some draws, so a plain advance cannot find a position).
+``rand`` and ``randn`` SOURCEs take the next numbers of one ``default_rng(seed)`` in turn
+(the contract's ``default_rng(seed).random`` / ``.standard_normal``); each holds the bit
+generator's state at its first number. A block of ``rand`` starts by ``PCG64.advance`` to
+its first number (one 64-bit draw per float64, so the advance is exact). ``standard_normal``
+rejects some draws, so a block of ``randn`` continues where the previous block stopped (the
+streamed engine reads blocks in order) or draws and drops the numbers before it.
 """
 
 from __future__ import annotations
@@ -23,10 +21,8 @@ from typing import Any
 
 import numpy as np
 
-#: numbers per page of ``randn``
-PAGE = 1 << 16
-#: how far apart the streams of the ``randn`` pages (and of ``rand``) start
-STREAM = 1 << 64
+#: normals drawn and dropped at a time, to reach a block of ``randn`` out of order
+SKIP = 1 << 20
 
 
 class Rows:
@@ -196,13 +192,14 @@ class NpyRows(Rows):
 class Generated(Rows):
     """``ones``, ``zeros``, ``rand`` or ``randn`` of a shape, made block by block.
 
-    ``start`` is the position of the first number in the command's ``rand`` stream, or the
-    first page of its ``randn`` numbers.
+    ``state`` is the ``PCG64`` state at its first number (``rand`` and ``randn``).
     """
 
-    def __init__(self, kind: str, shape: tuple[int, ...], seed: int = 0, start: int = 0) -> None:
-        self.kind, self.shape, self.seed, self.start = kind, shape, seed, start
+    def __init__(self, kind: str, shape: tuple[int, ...], state: Any = None) -> None:
+        self.kind, self.shape, self.state = kind, shape, state
         self.dtype = np.dtype(np.float64)
+        #: where the last ``randn`` block stopped, and the state there: the next block goes on
+        self._resume: tuple[int, Any] | None = None
 
     def read(self, lo: int, hi: int, out: np.ndarray | None = None) -> np.ndarray:
         rest = self.shape[1:]
@@ -212,40 +209,34 @@ class Generated(Rows):
         if self.kind in ("ones", "zeros"):
             flat.fill(1.0 if self.kind == "ones" else 0.0)
         elif self.kind == "rand":
-            _stream(self.seed, self.start + first).random(out=flat)
+            bits = _bits(self.state)
+            bits.advance(first)
+            np.random.Generator(bits).random(out=flat)
         else:
-            _normal(self.seed, self.start, first, flat)
+            bits = _bits(self._resume[1] if self._resume and self._resume[0] == first else self.state)
+            if not (self._resume and self._resume[0] == first):
+                skip(bits, first)
+            np.random.Generator(bits).standard_normal(out=flat)
+            self._resume = (first + flat.size, bits.state)
         return out
 
-    @property
-    def pages(self) -> int:
-        """How many ``randn`` pages these numbers take."""
-        return -(-self.size // PAGE)
-
     def spec(self) -> tuple:
-        return ("generated", self.kind, self.shape, self.seed, self.start)
+        return ("generated", self.kind, self.shape, self.state)
 
 
-def _stream(seed: int, position: int) -> np.random.Generator:
-    """``default_rng(seed)`` moved on by ``position`` draws."""
-    bits = np.random.PCG64(seed)
-    if position:
-        bits.advance(position)
-    return np.random.Generator(bits)
+def _bits(state: Any) -> np.random.PCG64:
+    bits = np.random.PCG64()
+    bits.state = state
+    return bits
 
 
-def _normal(seed: int, first_page: int, first: int, out: np.ndarray) -> None:
-    """Numbers ``first`` on of the ``randn`` pages from ``first_page`` on, into ``out``."""
-    done = 0
-    while done < len(out):
-        page, at = divmod(first + done, PAGE)
-        take = min(PAGE - at, len(out) - done)
-        numbers = _stream(seed, (first_page + page + 1) * STREAM)
-        if at == 0 and take == PAGE:
-            numbers.standard_normal(out=out[done : done + take])
-        else:
-            out[done : done + take] = numbers.standard_normal(PAGE)[at : at + take]
-        done += take
+def skip(bits: np.random.PCG64, count: int) -> None:
+    """``bits`` moved past ``count`` standard normals (drawn and dropped, ``SKIP`` at a time)."""
+    numbers = np.random.Generator(bits)
+    scratch = np.empty(min(count, SKIP))
+    while count > 0:
+        numbers.standard_normal(out=scratch[: min(count, SKIP)])
+        count -= SKIP
 
 
 def from_spec(spec: tuple) -> Rows:
@@ -259,6 +250,6 @@ def from_spec(spec: tuple) -> Rows:
         path, offset, shape, dtype, fortran = rest
         return NpyRows(path, offset, tuple(shape), np.dtype(dtype), fortran)
     if kind == "generated":
-        name, shape, seed, start = rest
-        return Generated(name, tuple(shape), seed, start)
+        name, shape, state = rest
+        return Generated(name, tuple(shape), state)
     raise ValueError(f"unknown rows {kind!r}")

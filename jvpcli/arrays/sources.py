@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from jvpcli.arrays import limits, npy
-from jvpcli.arrays.rows import ArrayRows, Generated, NpyRows, Rows
+from jvpcli.arrays.rows import ArrayRows, Generated, NpyRows, Rows, skip
 from jvpcli.errors import SourceError, UsageError
 
 #: .npy files (and uncompressed .npz members) from this size are mapped, not read
@@ -34,8 +34,11 @@ class SourceReader:
         self.stdin, self.seed = stdin, seed
         self.max_bytes = limits.default_max_bytes() if max_bytes is None else max_bytes
         self._stdin_count = 0
-        #: where the next ``rand`` starts in the seed's stream, and the next ``randn`` page
-        self._drawn = self._pages = 0
+        #: the seed's generator, where the next ``rand`` or ``randn`` SOURCE starts
+        self._bits: np.random.PCG64 | None = None
+        #: a ``randn`` SOURCE made after the generator's state: its numbers are drawn past
+        #: only when another random SOURCE follows it
+        self._owed = 0
 
     def read(self, text: str, like: Rows | np.ndarray | None = None) -> np.ndarray:
         """The array SOURCE ``text`` names, whole."""
@@ -133,15 +136,19 @@ class SourceReader:
             raise SourceError(f"cannot make {name}{tuple(args)!r}: {exc}") from None
 
     def _made(self, name: str, shape: tuple[int, ...]) -> Generated:
-        """``ones``/``zeros``/``rand``/``randn``: made when read, ``rand`` and ``randn`` each
-        taking the next numbers of their stream (see ``arrays.rows``)."""
-        if name in ("rand", "randn"):
-            np.random.PCG64(self.seed)  # a seed numpy refuses fails here, before anything is read
-        made = Generated(name, shape, self.seed, self._drawn if name == "rand" else self._pages)
+        """``ones``/``zeros``/``rand``/``randn``: made when read, ``rand`` and ``randn`` taking
+        the next numbers of ``default_rng(seed)`` in turn (see ``arrays.rows``)."""
+        if name not in ("rand", "randn"):
+            return Generated(name, shape)
+        if self._bits is None:
+            self._bits = np.random.PCG64(self.seed)  # a seed numpy refuses fails here, before anything is read
+        skip(self._bits, self._owed)
+        made = Generated(name, shape, self._bits.state)
         if name == "rand":
-            self._drawn += made.size
-        elif name == "randn":
-            self._pages += made.pages
+            self._bits.advance(made.size)
+            self._owed = 0
+        else:
+            self._owed = made.size
         return made
 
 
