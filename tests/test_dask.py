@@ -82,6 +82,21 @@ def test_a_cluster_gives_the_local_numbers_bit_for_bit(run, on_cluster, tmp_path
     assert sorted(os.listdir(tmp_path)) == ["local.npz", "remote.npz", "x.npy"]
 
 
+def test_workers_write_a_zarr_group_of_the_local_numbers(run, on_cluster, tmp_path):
+    zarr = pytest.importorskip("zarr", reason="zarr (the dask extra, Python 3.11+) is not installed")
+    x = np.random.default_rng(2).random((20000, 8))
+    np.save(tmp_path / "x.npy", x)
+    local = run("jvp", "sin(x) * x", "x.npy", "-v", "randn", "-o", "local.npz")
+    remote = run("jvp", "sin(x) * x", "x.npy", "-v", "randn", "-o", "remote.zarr", "--scheduler", on_cluster)
+    assert local.exit_code == 0 and remote.exit_code == 0, remote.stderr
+    group = zarr.open_group(str(tmp_path / "remote.zarr"), mode="r")
+    with np.load(tmp_path / "local.npz") as a:
+        assert sorted(group.array_keys()) == sorted(a.files)
+        for key in a.files:
+            np.testing.assert_array_equal(group[key][...], a[key])
+    assert sorted(os.listdir(tmp_path)) == ["local.npz", "remote.zarr", "x.npy"]
+
+
 def test_a_row_reduction_on_the_cluster(run, on_cluster, tmp_path, monkeypatch):
     x = np.random.default_rng(1).standard_normal((30000, 16))
     np.save(tmp_path / "x.npy", x)

@@ -15,28 +15,6 @@ from jvpcli.arrays.npystream import NpyOut, Spool
 from jvpcli.arrays.rows import Generated, NpyRows
 from jvpcli.arrays.sources import open_npy
 from jvpcli.cli.progress import Bar
-from jvpcli.engine import stream
-
-
-@pytest.fixture
-def small_blocks(monkeypatch):
-    """Stream from 256 KiB on, in blocks of 16 KiB of inputs: many blocks on small arrays.
-    Gives the number of blocks of each streamed evaluation, so a test knows it streamed."""
-    monkeypatch.setattr(stream, "STREAM_ABOVE", 1 << 18)
-    monkeypatch.setattr(stream, "INPUT_BYTES", 1 << 14)
-    monkeypatch.setattr(stream, "THREAD_BYTES", 1 << 14)
-    monkeypatch.setattr(stream, "resident", lambda: 0)
-    monkeypatch.setattr("jvpcli.api.SMALL_WORK", 1 << 12)
-    blocks = []
-    prepare = stream.Streamer.prepare
-
-    def counted(self, *args):
-        layout = prepare(self, *args)
-        blocks.append(len(layout.spans))
-        return layout
-
-    monkeypatch.setattr(stream.Streamer, "prepare", counted)
-    return blocks
 
 
 @pytest.mark.parametrize("kind", ["ones", "zeros", "rand", "randn"])

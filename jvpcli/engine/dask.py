@@ -13,16 +13,19 @@ numbers, bit for bit where the work is elementwise.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from jvpcli.arrays import npystream
-from jvpcli.arrays.npystream import Spool
+from jvpcli.arrays.npystream import Spool, Spooler
 from jvpcli.arrays.rows import ArrayRows, Rows, from_spec
+from jvpcli.engine import memory
 from jvpcli.engine.evaluate import finished
 from jvpcli.engine.stream import Progress, Streamer, default_memory, evaluate_rows, plan
 from jvpcli.errors import ComputeError, MissingDependencyError
@@ -50,9 +53,10 @@ def evaluate_dask(
     scheduler: str | None = None,
     threads: int | None = None,
     budget: int | None = None,
-    spool: Spool | None = None,
+    spool: Spooler | None = None,
     progress: Progress | None = None,
-) -> list[np.ndarray]:
+    wanted: Sequence[bool] | None = None,
+) -> list[np.ndarray | None]:
     """``evaluate`` with the blocks on the cluster at ``scheduler`` (a ``LocalCluster`` of
     ``LOCAL_WORKERS`` workers when ``None``); results in ``.npy`` files of ``spool``, which
     the workers must see (a shared folder). Work that has no blocks of rows (a kernel that
@@ -61,9 +65,9 @@ def evaluate_dask(
     rows = [_visible(a if isinstance(a, Rows) else ArrayRows(np.asarray(a))) for a in args]
     if not kernel.row_wise or plan(rows, budget or WORKER_MEMORY, threads or 1) is None:
         # no blocks to send: in memory here where that fits, else the local engine's message
-        return evaluate_rows(kernel, rows, threads, budget, spool, progress)
+        return evaluate_rows(kernel, rows, threads, budget, spool, progress, wanted)
     budget = budget or min(WORKER_MEMORY, default_memory())
-    streamer = Streamer(kernel, rows, threads or 1, budget, threads or 1)
+    streamer = Streamer(kernel, rows, threads or 1, budget, threads or 1, wanted)
     layout = streamer.prepare()
     spool = spool or Spool(keep=False)
     outs = streamer.files(layout, spool)
@@ -72,28 +76,50 @@ def evaluate_dask(
     return streamer.finish(layout, outs, counts, spool)
 
 
-def _client(distributed: Any, scheduler: str | None) -> Any:
-    if scheduler:
-        try:
-            return distributed.Client(scheduler, timeout="30s", set_as_default=False)
-        except (OSError, TimeoutError) as exc:
-            raise ComputeError(f"cannot reach the dask scheduler at {scheduler}: {exc}") from None
-    cluster = distributed.LocalCluster(
-        n_workers=LOCAL_WORKERS, threads_per_worker=1, processes=True, dashboard_address=None
-    )
-    client = distributed.Client(cluster, set_as_default=False)
-    client.close = _closing(client.close, cluster)  # type: ignore[method-assign]
-    return client
+@contextlib.contextmanager
+def _client(distributed: Any, scheduler: str | None) -> Iterator[Any]:
+    """A client of the cluster at ``scheduler``, else of a ``LocalCluster`` started for the
+    call and closed after it. distributed's own log lines (its workers' too) stay off
+    jvpcli's stderr: a failure reaches the user as the task's error, once."""
+    with _quiet():
+        if scheduler:
+            try:
+                client = distributed.Client(scheduler, timeout="30s", set_as_default=False)
+            except (OSError, TimeoutError) as exc:
+                raise ComputeError(f"cannot reach the dask scheduler at {scheduler}: {exc}") from None
+            with client:
+                yield client
+            return
+        import dask
+
+        environ = dask.config.get("distributed.nanny.pre-spawn-environ")
+        silent = {**environ, "DASK_LOGGING__DISTRIBUTED": "critical", "PYTHONWARNINGS": "ignore"}
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": silent}):
+            cluster = distributed.LocalCluster(
+                n_workers=LOCAL_WORKERS,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0",  # a free port: 8787 may be another cluster's
+                scheduler_kwargs={"dashboard": False},
+            )
+        with cluster, distributed.Client(cluster, set_as_default=False) as client:
+            yield client
 
 
-def _closing(close: Any, cluster: Any) -> Any:
-    def both(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return close(*args, **kwargs)
-        finally:
-            cluster.close()
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    import logging
 
-    return both
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
 
 
 def _run(
@@ -102,7 +128,7 @@ def _run(
     streamer: Streamer,
     rows: int,
     blocks: int,
-    outs: Sequence[npystream.NpyOut | None],
+    outs: Sequence[npystream.Out | None],
     threads: int,
     progress: Progress | None,
 ) -> list[int]:
@@ -163,7 +189,11 @@ def run_block(
     lo = int(number[0]) * rows
     hi = min(n, lo + rows)
     arrays = [from_spec(spec) for spec in args]
-    parts = [a.read(lo, hi) if s else a.whole() for a, s in zip(arrays, split)]
+    # read into kept buffers: a worker's blocks are all alike, and fresh pages cost faults
+    parts = [
+        a.read(lo, hi, memory.empty((hi - lo, *a.shape[1:]), a.dtype)) if s else a.whole()
+        for a, s in zip(arrays, split)
+    ]
     results, bad = finished(kernel, parts, threads)
     for spec, value in zip(outs, results):
         if spec is not None:

@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from jvpcli.arrays.npystream import NpyOut, Spool
+from jvpcli.arrays.npystream import Out, Spool, Spooler
 from jvpcli.arrays.rows import ArrayRows, Rows
 from jvpcli.engine import memory
 from jvpcli.engine.evaluate import evaluate, finished, warn_non_finite
@@ -110,13 +110,15 @@ def evaluate_rows(
     args: Sequence[Rows | np.ndarray],
     threads: int | None = None,
     budget: int | None = None,
-    spool: Spool | None = None,
+    spool: Spooler | None = None,
     progress: Progress | None = None,
-) -> list[np.ndarray]:
+    wanted: Sequence[bool] | None = None,
+) -> list[np.ndarray | None]:
     """``evaluate`` on rows: in memory where that is small or cannot be helped, else streamed.
 
     Streamed results are ``.npy`` files of ``spool`` (an anonymous one by default), mapped
-    read-only.
+    read-only. ``wanted`` says which results are needed (default: all): a streamed result
+    that is not is computed but never written, and comes back as ``None``.
     """
     from jvpcli.engine.blocked import default_threads
 
@@ -138,8 +140,9 @@ def evaluate_rows(
                 f"FUNC cannot be streamed ({reason}) and in memory it would need about {_size(need)}, "
                 f"more than the memory budget of {_size(limit)} (--memory)"
             )
-        return evaluate(kernel, [a.whole() for a in rows], threads)
-    return Streamer(kernel, rows, workers, budget, threads).run(spool or Spool(keep=False), progress)
+        return list(evaluate(kernel, [a.whole() for a in rows], threads))
+    streamer = Streamer(kernel, rows, workers, budget, threads, wanted)
+    return streamer.run(spool or Spool(keep=False), progress)
 
 
 class Layout(NamedTuple):
@@ -156,8 +159,17 @@ class Layout(NamedTuple):
 class Streamer:
     """One streamed evaluation: probe the results' layout, then read, compute and write blocks."""
 
-    def __init__(self, kernel: Kernel, args: Sequence[Rows], workers: int, budget: int, threads: int | None) -> None:
+    def __init__(
+        self,
+        kernel: Kernel,
+        args: Sequence[Rows],
+        workers: int,
+        budget: int,
+        threads: int | None,
+        wanted: Sequence[bool] | None = None,
+    ) -> None:
         self.kernel, self.args, self.threads = kernel, list(args), threads
+        self.wanted = list(wanted) if wanted is not None else [True] * len(kernel.results)
         first = plan(args, budget, workers)
         assert first is not None
         self.n, self.split = first.n, first.split
@@ -188,21 +200,26 @@ class Streamer:
         edges = [*range(0, self.n, layout.rows), self.n]
         return Layout(one, follows, first_bad, layout.rows, list(itertools.pairwise(edges)))
 
-    def files(self, layout: Layout, spool: Spool) -> list[NpyOut | None]:
-        """A ``.npy`` file for each result that follows the rows."""
+    def files(self, layout: Layout, spool: Spooler) -> list[Out | None]:
+        """A file (or array of a zarr group) for each wanted result that follows the rows."""
         return [
-            spool.create((self.n, *a.shape[1:]), a.dtype) if f else None for a, f in zip(layout.probe, layout.follows)
+            spool.create((self.n, *a.shape[1:]), a.dtype, layout.rows) if f and w else None
+            for a, f, w in zip(layout.probe, layout.follows, self.wanted)
         ]
 
     def finish(
-        self, layout: Layout, outs: Sequence[NpyOut | None], bad: Sequence[int], spool: Spool
-    ) -> list[np.ndarray]:
-        """The results, mapped from their files; one warning per result with non-finite values."""
+        self, layout: Layout, outs: Sequence[Out | None], bad: Sequence[int], spool: Spooler
+    ) -> list[np.ndarray | None]:
+        """The results, mapped from their files (``None`` for one not wanted); one warning per
+        result with non-finite values."""
         counts = [b if f else c for b, c, f in zip(bad, layout.first_bad, layout.follows)]
         warn_non_finite(self.kernel, counts)
-        return [spool.finish(out) if out is not None else value for out, value in zip(outs, layout.probe)]
+        return [
+            spool.finish(out) if out is not None else None if f else value
+            for out, value, f in zip(outs, layout.probe, layout.follows)
+        ]
 
-    def run(self, spool: Spool, progress: Progress | None) -> list[np.ndarray]:
+    def run(self, spool: Spooler, progress: Progress | None) -> list[np.ndarray | None]:
         layout = self.prepare()
         outs, spans = self.files(layout, spool), layout.spans
         buffers = [self._buffers(layout.rows) for _ in range(2)]
