@@ -94,7 +94,8 @@ def from_spec(spec: tuple) -> Out:
     if kind == "zarr":
         from jvpcli.arrays.zarrout import ZarrOut
 
-        return ZarrOut(path, tuple(shape), np.dtype(dtype), *rest, create=False)
+        (rows,) = rest
+        return ZarrOut(path, tuple(shape), np.dtype(dtype), rows, create=False)
     return NpyOut(path, tuple(shape), np.dtype(dtype), create=False)
 
 

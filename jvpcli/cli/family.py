@@ -32,7 +32,7 @@ def _output_options(name: str, graph: bool) -> Callable[[Callable[..., None]], C
                 help="Report only these arrays.",
             ),
             click.option(
-                "-o", "out_path", type=click.Path(), default=None, help="Write to a file (or a .zarr group), atomically."
+                "-o", "out_path", type=click.Path(), default=None, help="Write to a file (or .zarr group), atomically."
             ),
             click.option("--check", "check_too", is_flag=True, help="Also compare with central differences (stderr)."),
         ]

@@ -17,7 +17,8 @@ from typing import Any
 class Opt:
     """One option. ``kind``: ``flag``, ``many`` (repeatable) or ``one``; ``type``: ``text``,
     ``choice`` (of ``choices``), ``int``, ``count`` (an int >= 1), ``out`` (a path to write:
-    a file, or a zarr group's folder) or ``size`` (bytes, ``size``). A plain class: a NamedTuple costs ~0.3 ms to define."""
+    a file, or a zarr group's folder) or ``size`` (bytes, ``size``). A plain class: a
+    NamedTuple costs ~0.3 ms to define."""
 
     __slots__ = ("choices", "decls", "default", "dest", "envvar", "help", "kind", "metavar", "show_default", "type")
 
