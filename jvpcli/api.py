@@ -205,9 +205,7 @@ def run_named(
         raise type(exc)(message) from None
 
 
-def run(
-    kernel: Kernel, args: Sequence[Any], options: Options = DEFAULTS, wanted: Sequence[bool] | None = None
-) -> list:
+def run(kernel: Kernel, args: Sequence[Any], options: Options = DEFAULTS, wanted: Sequence[bool] | None = None) -> list:
     """The kernel's results: in memory, or streamed by blocks of rows where an argument is
     ``Rows`` and the work is larger than the memory budget (``engine.stream``), or as tasks
     of a dask cluster (``engine.dask``). A streamed result not ``wanted`` is ``None``."""
