@@ -82,6 +82,17 @@ def test_a_cluster_gives_the_local_numbers_bit_for_bit(run, on_cluster, tmp_path
     assert sorted(os.listdir(tmp_path)) == ["local.npz", "remote.npz", "x.npy"]
 
 
+def test_an_array_from_standard_input_is_sent_to_the_workers_once(run, on_cluster, tmp_path):
+    from conftest import npy_bytes
+
+    x = np.random.default_rng(3).random((40000, 8)).astype(np.float32)  # 1.2 MiB: scattered
+    command = ["jvp", "tanh(x) * 3", "-", "-v", "ones", "--only", "jvp", "-o"]
+    local = run(*command, "local.npy", stdin=npy_bytes(x))
+    remote = run(*command, "remote.npy", "--scheduler", on_cluster, stdin=npy_bytes(x))
+    assert local.exit_code == 0 and remote.exit_code == 0, remote.stderr
+    np.testing.assert_array_equal(np.load(tmp_path / "local.npy"), np.load(tmp_path / "remote.npy"))
+
+
 def test_workers_write_a_zarr_group_of_the_local_numbers(run, on_cluster, tmp_path):
     zarr = pytest.importorskip("zarr", reason="zarr (the dask extra, Python 3.11+) is not installed")
     x = np.random.default_rng(2).random((20000, 8))

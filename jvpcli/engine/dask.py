@@ -1,14 +1,18 @@
 """The dask engine: the streamed blocks of rows as tasks of a ``dask.distributed`` cluster.
 
-The blocks are ``dask.array`` tasks (``map_blocks`` over an array of block numbers). Each
-task is sent plain data: the kernel's cache entry (its source text and the keyed MAC of
+Each task is a run of consecutive blocks of rows (a few tasks per worker thread: enough to
+share the work out, few enough that the scheduler's round trips do not count), and is sent
+plain data: the kernel's cache entry (its source text and the keyed MAC of
 ``kernels.cache``, which the worker checks under its own cache folder's secret, so a
 worker never runs a kernel that the client's secret did not seal, and no function is
 pickled), where its arguments are (paths or fsspec URLs that the worker reads itself,
-or the recipe of a generated tangent), its rows, and the ``.npy`` files to write its
-results into. It returns only how many non-finite values it found. Nothing large passes
-through the client, and each block runs the same code as the local engine's: the same
-numbers, bit for bit where the work is elementwise.
+or the recipe of a generated tangent), its rows, and the ``.npy`` files (or zarr arrays)
+to write its results into. A worker streams its blocks as the local engine does (reading
+the next block and writing the last one while it computes) and returns only how many
+non-finite values it found. Nothing large passes through the client, and each block runs
+the same code as the local engine's: the same numbers, bit for bit where the work is
+elementwise. The tasks are plain ``Client.map`` calls: dask.array would add a second or
+two of imports to every call and nothing the blocks need.
 """
 
 from __future__ import annotations
@@ -24,10 +28,8 @@ import numpy as np
 
 from jvpcli.arrays import npystream
 from jvpcli.arrays.npystream import Spool, Spooler
-from jvpcli.arrays.rows import ArrayRows, Rows, from_spec
-from jvpcli.engine import memory
-from jvpcli.engine.evaluate import finished
-from jvpcli.engine.stream import Progress, Streamer, default_memory, evaluate_rows, plan
+from jvpcli.arrays.rows import ArrayRows, Cast, Rows, from_spec
+from jvpcli.engine.stream import Layout, Plan, Progress, Streamer, default_memory, evaluate_rows, plan
 from jvpcli.errors import ComputeError, MissingDependencyError
 from jvpcli.kernels.kernel import Kernel
 
@@ -40,7 +42,6 @@ WORKER_MEMORY = 1 << 30
 
 def _distributed() -> Any:
     try:
-        import dask.array  # noqa: F401
         import distributed
     except ImportError:
         raise MissingDependencyError(f"the dask engine needs dask and distributed: {INSTALL}") from None
@@ -58,21 +59,23 @@ def evaluate_dask(
     wanted: Sequence[bool] | None = None,
 ) -> list[np.ndarray | None]:
     """``evaluate`` with the blocks on the cluster at ``scheduler`` (a ``LocalCluster`` of
-    ``LOCAL_WORKERS`` workers when ``None``); results in ``.npy`` files of ``spool``, which
-    the workers must see (a shared folder). Work that has no blocks of rows (a kernel that
-    mixes rows, arrays of fewer than 3 rows) runs here, as ``stream.evaluate_rows`` runs it."""
+    ``LOCAL_WORKERS`` workers when ``None``); results in ``.npy`` files (or zarr arrays)
+    of ``spool``, which the workers must see (a shared folder). Work that has no blocks of
+    rows (a kernel that mixes rows, arrays of fewer than 3 rows) runs here, as
+    ``stream.evaluate_rows`` runs it."""
     distributed = _distributed()
     rows = [_visible(a if isinstance(a, Rows) else ArrayRows(np.asarray(a))) for a in args]
-    if not kernel.row_wise or plan(rows, budget or WORKER_MEMORY, threads or 1) is None:
+    first = plan(rows, budget or WORKER_MEMORY, threads or 1) if kernel.row_wise else None
+    if first is None:
         # no blocks to send: in memory here where that fits, else the local engine's message
         return evaluate_rows(kernel, rows, threads, budget, spool, progress, wanted)
     budget = budget or min(WORKER_MEMORY, default_memory())
-    streamer = Streamer(kernel, rows, threads or 1, budget, threads or 1, wanted)
-    layout = streamer.prepare()
+    streamer = Streamer(kernel, rows, first, threads or 1, wanted)
+    layout = streamer.prepare(budget, threads or 1)
     spool = spool or Spool(keep=False)
     outs = streamer.files(layout, spool)
     with _client(distributed, scheduler) as client:
-        counts = _run(client, kernel, streamer, layout.rows, len(layout.spans), outs, threads or 1, progress)
+        counts = _run(client, kernel, streamer, layout, outs, threads or 1, progress)
     return streamer.finish(layout, outs, counts, spool)
 
 
@@ -122,45 +125,55 @@ def _quiet() -> Iterator[None]:
         logger.setLevel(level)
 
 
+#: tasks per worker thread: the last ones to finish leave a thread idle for 1/TASKS of the work
+TASKS = 8
+#: arrays in memory larger than this go to the workers once (scattered), not with every task
+SCATTER_BYTES = 1 << 20
+
+
 def _run(
     client: Any,
     kernel: Kernel,
     streamer: Streamer,
-    rows: int,
-    blocks: int,
+    layout: Layout,
     outs: Sequence[npystream.Out | None],
     threads: int,
     progress: Progress | None,
 ) -> list[int]:
-    """Every block as a task; the non-finite counts of each result, added up."""
-    import dask.array as da
+    """The blocks as tasks, each a run of consecutive blocks; the non-finite counts of each
+    result, added up."""
     from distributed import as_completed
 
     from jvpcli.kernels.cache import KernelCache, default_folder
 
     key = "dask"
     entry = KernelCache(default_folder()).seal(key, kernel)
-    numbers = da.arange(blocks, chunks=1)
-    tasks = numbers.map_blocks(
-        run_block,
-        dtype=np.int64,
-        meta=np.empty(0, np.int64),
-        chunks=((len(outs),) * blocks,),
+    slots = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()) or 1
+    blocks = len(layout.spans)
+    per = -(-blocks // (TASKS * slots))
+    runs = [(b, min(b + per, blocks)) for b in range(0, blocks, per)]
+    args = [_shipped(client, a) for a in streamer.args]
+    futures = client.map(
+        run_blocks,
+        runs,
         entry=entry,
-        key=key,
-        args=[a.spec() for a in streamer.args],
+        sealed_as=key,  # not key=: Client.map's own keyword
+        args=args,
         split=streamer.split,
         outs=[o.spec() if o is not None else None for o in outs],
-        rows=rows,
+        rows=layout.rows,
         n=streamer.n,
         threads=threads,
+        pure=False,
     )
-    futures = client.compute(tasks.to_delayed().ravel().tolist())
     total = sum(a.nbytes for a, s in zip(streamer.args, streamer.split) if s)
+    sizes = {f.key: hi - lo for f, (lo, hi) in zip(futures, runs)}
     bad = np.zeros(len(outs), np.int64)
+    done = 0
     try:
-        for done, future in enumerate(as_completed(futures, loop=client.loop), 1):
+        for future in as_completed(futures, loop=client.loop):
             bad += future.result()
+            done += sizes[future.key]
             if progress is not None:
                 progress(done, blocks, total * done // blocks, total)
     except Exception as exc:
@@ -172,10 +185,21 @@ def _run(
     return [int(b) for b in bad]
 
 
-def run_block(
-    number: np.ndarray,
+def _shipped(client: Any, rows: Rows) -> tuple:
+    """``rows.spec()``, an array in memory (standard input, an ``.npz`` member) scattered to
+    the workers once when it is large."""
+    spec = rows.spec()
+    if spec[0] == "array" and spec[1].nbytes > SCATTER_BYTES:
+        return ("array", client.scatter(spec[1], broadcast=True, hash=False))
+    if spec[0] == "cast" and isinstance(rows, Cast):
+        return ("cast", _shipped(client, rows.base), spec[2])
+    return spec
+
+
+def run_blocks(
+    run: tuple[int, int],
     entry: dict[str, str],
-    key: str,
+    sealed_as: str,
     args: list[tuple],
     split: list[bool],
     outs: list[tuple | None],
@@ -183,26 +207,22 @@ def run_block(
     n: int,
     threads: int,
 ) -> np.ndarray:
-    """One block on a worker: read its rows, run the checked kernel, write its results;
-    how many non-finite values each result holds."""
-    kernel = _checked(entry["payload"], entry["mac"], key)
-    lo = int(number[0]) * rows
-    hi = min(n, lo + rows)
+    """Blocks ``run[0]:run[1]`` on a worker: read their rows, run the checked kernel, write
+    the results, as the local engine streams them; how many non-finite values each result
+    holds."""
+    kernel = _checked(entry["payload"], entry["mac"], sealed_as)
     arrays = [from_spec(spec) for spec in args]
-    # read into kept buffers: a worker's blocks are all alike, and fresh pages cost faults
-    parts = [
-        a.read(lo, hi, memory.empty((hi - lo, *a.shape[1:]), a.dtype)) if s else a.whole()
-        for a, s in zip(arrays, split)
-    ]
-    results, bad = finished(kernel, parts, threads)
-    for spec, value in zip(outs, results):
-        if spec is not None:
-            out = npystream.from_spec(spec)
-            out.write(lo, value)
-            out.close()
-    for a in arrays:
-        getattr(a, "close", lambda: None)()
-    return np.asarray(bad, np.int64)
+    streamer = Streamer(kernel, arrays, Plan(n, split, rows), threads)
+    files = [npystream.from_spec(spec) if spec is not None else None for spec in outs]
+    spans = [(b * rows, min(n, (b + 1) * rows)) for b in range(*run)]
+    try:
+        return np.asarray(streamer.blocks(spans, files, rows), np.int64)
+    finally:
+        for out in files:
+            if out is not None:
+                out.close()
+        for a in arrays:
+            getattr(a, "close", lambda: None)()
 
 
 @functools.lru_cache(maxsize=64)

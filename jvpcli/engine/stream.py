@@ -141,8 +141,8 @@ def evaluate_rows(
                 f"more than the memory budget of {_size(limit)} (--memory)"
             )
         return list(evaluate(kernel, [a.whole() for a in rows], threads))
-    streamer = Streamer(kernel, rows, workers, budget, threads, wanted)
-    return streamer.run(spool or Spool(keep=False), progress)
+    streamer = Streamer(kernel, rows, layout, threads, wanted)
+    return streamer.run(spool or Spool(keep=False), progress, budget, workers)
 
 
 class Layout(NamedTuple):
@@ -163,18 +163,14 @@ class Streamer:
         self,
         kernel: Kernel,
         args: Sequence[Rows],
-        workers: int,
-        budget: int,
+        first: Plan,
         threads: int | None,
         wanted: Sequence[bool] | None = None,
     ) -> None:
         self.kernel, self.args, self.threads = kernel, list(args), threads
         self.wanted = list(wanted) if wanted is not None else [True] * len(kernel.results)
-        first = plan(args, budget, workers)
-        assert first is not None
         self.n, self.split = first.n, first.split
         self.wholes = [None if s else a.whole() for a, s in zip(args, self.split)]
-        self.budget, self.workers = budget, workers
 
     def call(self, blocks: Sequence[np.ndarray | None]) -> tuple[list[np.ndarray], list[int]]:
         """The kernel's finished results on one block of rows, and their non-finite counts."""
@@ -187,14 +183,14 @@ class Streamer:
             for k, (a, s) in enumerate(zip(self.args, self.split))
         ]
 
-    def prepare(self, workers: int | None = None) -> Layout:
+    def prepare(self, budget: int, workers: int) -> Layout:
         """Two probes of 1 and 2 rows (a result follows the rows when its length does), then
-        the blocks, sized for ``workers`` threads (default: this process's)."""
+        the blocks, sized for ``workers`` threads within ``budget``."""
         one, first_bad = self.call(self.read(0, 1))
         two, _ = self.call(self.read(1, 3))
         follows = [a.ndim > 0 and b.ndim > 0 and len(a) == 1 and len(b) == 2 for a, b in zip(one, two)]
         row_bytes = sum(a[:1].nbytes for a, f in zip(one, follows) if f)
-        layout = plan(self.args, self.budget, workers or self.workers, row_bytes)
+        layout = plan(self.args, budget, workers, row_bytes)
         if layout is None:  # pragma: no cover - the first plan had room for inputs; results fit RESULT_BYTES
             raise ComputeError("no block of rows fits the memory budget (--memory)")
         edges = [*range(0, self.n, layout.rows), self.n]
@@ -219,33 +215,63 @@ class Streamer:
             for out, value, f in zip(outs, layout.probe, layout.follows)
         ]
 
-    def run(self, spool: Spooler, progress: Progress | None) -> list[np.ndarray | None]:
-        layout = self.prepare()
-        outs, spans = self.files(layout, spool), layout.spans
-        buffers = [self._buffers(layout.rows) for _ in range(2)]
+    def run(self, spool: Spooler, progress: Progress | None, budget: int, workers: int) -> list[np.ndarray | None]:
+        layout = self.prepare(budget, workers)
+        outs = self.files(layout, spool)
         total = sum(a.nbytes for a, s in zip(self.args, self.split) if s)
-        bad = [0] * len(outs)
-        from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(1, thread_name_prefix="jvpcli-read") as reader:
+        def step(k: int, hi: int) -> None:
+            if progress is not None:
+                progress(k + 1, len(layout.spans), total * hi // self.n, total)
+
+        bad = self.blocks(layout.spans, outs, layout.rows, step)
+        return self.finish(layout, outs, bad, spool)
+
+    def blocks(
+        self,
+        spans: Sequence[tuple[int, int]],
+        outs: Sequence[Out | None],
+        rows: int,
+        step: Callable[[int, int], None] | None = None,
+    ) -> list[int]:
+        """Each block of ``spans`` read (the next one while this one is computed), computed,
+        and written (while the next one is computed); the results' non-finite counts."""
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        buffers = [self._buffers(rows) for _ in range(2)]
+        bad = [0] * len(outs)
+        reader = ThreadPoolExecutor(1, thread_name_prefix="jvpcli-read")
+        writer = ThreadPoolExecutor(1, thread_name_prefix="jvpcli-write")
+        behind: Future | None = None
+        try:
             ahead = reader.submit(self.read, *spans[0], buffers[0])
             for k, (lo, hi) in enumerate(spans):
                 blocks = ahead.result()
                 if k + 1 < len(spans):
                     ahead = reader.submit(self.read, *spans[k + 1], buffers[(k + 1) % 2])
                 values, counts = self.call(blocks)
-                for out, value in zip(outs, values):
-                    if out is not None:
-                        out.write(lo, value)
+                del blocks
+                if behind is not None:
+                    behind.result()
+                behind = writer.submit(_write, outs, lo, values)
                 bad = [b + c for b, c in zip(bad, counts)]
-                del values, blocks
-                if progress is not None:
-                    progress(k + 1, len(spans), total * hi // self.n, total)
-        return self.finish(layout, outs, bad, spool)
+                if step is not None:
+                    step(k, hi)
+            behind.result()  # type: ignore[union-attr]
+        finally:
+            reader.shutdown(cancel_futures=True)
+            writer.shutdown()
+        return bad
 
     def _buffers(self, rows: int) -> list[np.ndarray | None]:
         """One block of each split argument, reused for every block (no page faults)."""
         return [np.empty((rows, *a.shape[1:]), a.dtype) if s else None for a, s in zip(self.args, self.split)]
+
+
+def _write(outs: Sequence[Out | None], lo: int, values: Sequence[np.ndarray]) -> None:
+    for out, value in zip(outs, values):
+        if out is not None:
+            out.write(lo, value)
 
 
 def _size(n: int) -> str:
