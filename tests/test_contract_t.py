@@ -24,4 +24,3 @@ def test_matmuls_transpose_by_matmul_equals_einsums(shape_a, shape_b, complex_):
         ours = runtime.contract_t(g, a, b, kind="matmul", part=part)
         assert ours.shape == like.shape
         np.testing.assert_allclose(ours, runtime.contract_t(g, a, b, kind=spec, part=part), rtol=1e-12, atol=1e-12)
-

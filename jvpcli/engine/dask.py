@@ -29,7 +29,17 @@ import numpy as np
 from jvpcli.arrays import npystream
 from jvpcli.arrays.npystream import Spool, Spooler
 from jvpcli.arrays.rows import ArrayRows, Cast, Rows, from_spec
-from jvpcli.engine.stream import Layout, Plan, Progress, Streamer, default_memory, evaluate_rows, plan
+from jvpcli.engine.stream import (
+    Layout,
+    Plan,
+    Progress,
+    Streamer,
+    add_sums,
+    default_memory,
+    evaluate_rows,
+    plan,
+    streams,
+)
 from jvpcli.errors import ComputeError, MissingDependencyError
 from jvpcli.kernels.kernel import Kernel
 
@@ -65,7 +75,7 @@ def evaluate_dask(
     ``stream.evaluate_rows`` runs it."""
     distributed = _distributed()
     rows = [_visible(a if isinstance(a, Rows) else ArrayRows(np.asarray(a))) for a in args]
-    first = plan(rows, budget or WORKER_MEMORY, threads or 1) if kernel.row_wise else None
+    first = plan(rows, budget or WORKER_MEMORY, threads or 1) if streams(kernel) else None
     if first is None:
         # no blocks to send: in memory here where that fits, else the local engine's message
         return evaluate_rows(kernel, rows, threads, budget, spool, progress, wanted)
@@ -75,8 +85,8 @@ def evaluate_dask(
     spool = spool or Spool(keep=False)
     outs = streamer.files(layout, spool)
     with _client(distributed, scheduler) as client:
-        counts = _run(client, kernel, streamer, layout, outs, threads or 1, progress)
-    return streamer.finish(layout, outs, counts, spool)
+        counts, sums = _run(client, kernel, streamer, layout, outs, threads or 1, progress)
+    return streamer.finish(layout, outs, counts, sums, spool)
 
 
 @contextlib.contextmanager
@@ -139,9 +149,9 @@ def _run(
     outs: Sequence[npystream.Out | None],
     threads: int,
     progress: Progress | None,
-) -> list[int]:
+) -> tuple[list[int], list[np.ndarray | None]]:
     """The blocks as tasks, each a run of consecutive blocks; the non-finite counts of each
-    result, added up."""
+    result, and the sums of those that combine (``Streamer.blocks``), added up."""
     from distributed import as_completed
 
     from jvpcli.kernels.cache import KernelCache, default_folder
@@ -169,10 +179,13 @@ def _run(
     total = sum(a.nbytes for a, s in zip(streamer.args, streamer.split) if s)
     sizes = {f.key: hi - lo for f, (lo, hi) in zip(futures, runs)}
     bad = np.zeros(len(outs), np.int64)
+    sums: list[np.ndarray | None] = [None] * len(outs)
     done = 0
     try:
         for future in as_completed(futures, loop=client.loop):
-            bad += future.result()
+            counts, parts = future.result()
+            bad += counts
+            sums = add_sums(sums, parts)
             done += sizes[future.key]
             if progress is not None:
                 progress(done, blocks, total * done // blocks, total)
@@ -182,7 +195,7 @@ def _run(
         if isinstance(exc, JvpcliError):
             raise
         raise ComputeError(f"a dask task failed: {type(exc).__name__}: {exc}") from None
-    return [int(b) for b in bad]
+    return [int(b) for b in bad], sums
 
 
 def _shipped(client: Any, rows: Rows) -> tuple:
@@ -206,17 +219,18 @@ def run_blocks(
     rows: int,
     n: int,
     threads: int,
-) -> np.ndarray:
+) -> tuple[np.ndarray, list[np.ndarray | None]]:
     """Blocks ``run[0]:run[1]`` on a worker: read their rows, run the checked kernel, write
     the results, as the local engine streams them; how many non-finite values each result
-    holds."""
+    holds, and the sums of the results that combine (a row's size each: all that returns)."""
     kernel = _checked(entry["payload"], entry["mac"], sealed_as)
     arrays = [from_spec(spec) for spec in args]
     streamer = Streamer(kernel, arrays, Plan(n, split, rows), threads)
     files = [npystream.from_spec(spec) if spec is not None else None for spec in outs]
     spans = [(b * rows, min(n, (b + 1) * rows)) for b in range(*run)]
     try:
-        return np.asarray(streamer.blocks(spans, files, rows), np.int64)
+        bad, sums = streamer.blocks(spans, files, rows)
+        return np.asarray(bad, np.int64), sums
     finally:
         for out in files:
             if out is not None:

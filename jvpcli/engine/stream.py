@@ -128,12 +128,12 @@ def evaluate_rows(
     limit, budget = budget or default_memory(), budget or STREAM_ABOVE
     need = in_memory_bytes(rows, len(kernel.results))
     workers = threads or default_threads()
-    layout = plan(rows, budget, workers) if kernel.row_wise and need > budget else None
+    layout = plan(rows, budget, workers) if streams(kernel) and need > budget else None
     if layout is None:
         if need > limit:
             reason = (
                 f"'{kernel.row_breaker}' mixes the rows of axis 0"
-                if not kernel.row_wise
+                if not streams(kernel)
                 else ("its arrays do not split into rows of axis 0")
             )
             raise ComputeError(
@@ -143,6 +143,11 @@ def evaluate_rows(
         return list(evaluate(kernel, [a.whole() for a in rows], threads))
     streamer = Streamer(kernel, rows, layout, threads, wanted)
     return streamer.run(spool or Spool(keep=False), progress, budget, workers)
+
+
+def streams(kernel: Kernel) -> bool:
+    """Blocks of rows make the kernel's results: each is row-wise, or a sum or mean over the rows."""
+    return kernel.row_wise or bool(kernel.row_reductions)
 
 
 class Layout(NamedTuple):
@@ -171,6 +176,10 @@ class Streamer:
         self.wanted = list(wanted) if wanted is not None else [True] * len(kernel.results)
         self.n, self.split = first.n, first.split
         self.wholes = [None if s else a.whole() for a, s in zip(args, self.split)]
+        # how each result combines from blocks: "sum", "mean", or "" (written by rows, or
+        # the same on every block: a reduction of arrays that are not split)
+        reductions = kernel.row_reductions or (("", ()),) * len(kernel.results)
+        self.combine = [how if any(self.split[i] for i in used) else "" for how, used in reductions]
 
     def call(self, blocks: Sequence[np.ndarray | None]) -> tuple[list[np.ndarray], list[int]]:
         """The kernel's finished results on one block of rows, and their non-finite counts."""
@@ -188,7 +197,10 @@ class Streamer:
         the blocks, sized for ``workers`` threads within ``budget``."""
         one, first_bad = self.call(self.read(0, 1))
         two, _ = self.call(self.read(1, 3))
-        follows = [a.ndim > 0 and b.ndim > 0 and len(a) == 1 and len(b) == 2 for a, b in zip(one, two)]
+        follows = [
+            a.ndim > 0 and b.ndim > 0 and len(a) == 1 and len(b) == 2 and not c
+            for a, b, c in zip(one, two, self.combine)
+        ]
         row_bytes = sum(a[:1].nbytes for a, f in zip(one, follows) if f)
         layout = plan(self.args, budget, workers, row_bytes)
         if layout is None:  # pragma: no cover - the first plan had room for inputs; results fit RESULT_BYTES
@@ -204,16 +216,26 @@ class Streamer:
         ]
 
     def finish(
-        self, layout: Layout, outs: Sequence[Out | None], bad: Sequence[int], spool: Spooler
+        self,
+        layout: Layout,
+        outs: Sequence[Out | None],
+        bad: Sequence[int],
+        sums: Sequence[np.ndarray | None],
+        spool: Spooler,
     ) -> list[np.ndarray | None]:
-        """The results, mapped from their files (``None`` for one not wanted); one warning per
-        result with non-finite values."""
-        counts = [b if f else c for b, c, f in zip(bad, layout.first_bad, layout.follows)]
+        """The results: mapped from their files (``None`` for one not wanted), combined from
+        the blocks' sums, or the probe's; one warning per result with non-finite values."""
+        results: list[np.ndarray | None] = []
+        counts = []
+        for k, (out, value, follows, total) in enumerate(zip(outs, layout.probe, layout.follows, sums)):
+            if total is not None:
+                value = np.asarray(total / self.n if self.combine[k] == "mean" else total, value.dtype)
+                counts.append(int(value.size - np.count_nonzero(np.isfinite(value))))
+            else:
+                counts.append(bad[k] if follows else layout.first_bad[k])
+            results.append(spool.finish(out) if out is not None else None if follows else value)
         warn_non_finite(self.kernel, counts)
-        return [
-            spool.finish(out) if out is not None else None if f else value
-            for out, value, f in zip(outs, layout.probe, layout.follows)
-        ]
+        return results
 
     def run(self, spool: Spooler, progress: Progress | None, budget: int, workers: int) -> list[np.ndarray | None]:
         layout = self.prepare(budget, workers)
@@ -224,8 +246,8 @@ class Streamer:
             if progress is not None:
                 progress(k + 1, len(layout.spans), total * hi // self.n, total)
 
-        bad = self.blocks(layout.spans, outs, layout.rows, step)
-        return self.finish(layout, outs, bad, spool)
+        bad, sums = self.blocks(layout.spans, outs, layout.rows, step)
+        return self.finish(layout, outs, bad, sums, spool)
 
     def blocks(
         self,
@@ -233,13 +255,15 @@ class Streamer:
         outs: Sequence[Out | None],
         rows: int,
         step: Callable[[int, int], None] | None = None,
-    ) -> list[int]:
+    ) -> tuple[list[int], list[np.ndarray | None]]:
         """Each block of ``spans`` read (the next one while this one is computed), computed,
-        and written (while the next one is computed); the results' non-finite counts."""
+        and written (while the next one is computed); the results' non-finite counts, and
+        the sums of the results that combine (``None`` for the others)."""
         from concurrent.futures import Future, ThreadPoolExecutor
 
         buffers = [self._buffers(rows) for _ in range(2)]
         bad = [0] * len(outs)
+        sums: list[np.ndarray | None] = [None] * len(outs)
         reader = ThreadPoolExecutor(1, thread_name_prefix="jvpcli-read")
         writer = ThreadPoolExecutor(1, thread_name_prefix="jvpcli-write")
         behind: Future | None = None
@@ -255,17 +279,31 @@ class Streamer:
                     behind.result()
                 behind = writer.submit(_write, outs, lo, values)
                 bad = [b + c for b, c in zip(bad, counts)]
+                for k, how in enumerate(self.combine):
+                    if how:
+                        sums[k] = _added(sums[k], values[k], hi - lo if how == "mean" else 1)
                 if step is not None:
                     step(k, hi)
             behind.result()  # type: ignore[union-attr]
         finally:
             reader.shutdown(cancel_futures=True)
             writer.shutdown()
-        return bad
+        return bad, sums
 
     def _buffers(self, rows: int) -> list[np.ndarray | None]:
         """One block of each split argument, reused for every block (no page faults)."""
         return [np.empty((rows, *a.shape[1:]), a.dtype) if s else None for a, s in zip(self.args, self.split)]
+
+
+def _added(total: np.ndarray | None, part: np.ndarray, weight: int) -> np.ndarray:
+    """``total + weight * part``, in double precision whatever the part's."""
+    part = np.asarray(part, np.result_type(part.dtype, np.float64)) * weight
+    return part if total is None else total + part
+
+
+def add_sums(a: Sequence[np.ndarray | None], b: Sequence[np.ndarray | None]) -> list[np.ndarray | None]:
+    """Two runs' sums (``Streamer.blocks``), result by result."""
+    return [x if y is None else y if x is None else x + y for x, y in zip(a, b)]
 
 
 def _write(outs: Sequence[Out | None], lo: int, values: Sequence[np.ndarray]) -> None:

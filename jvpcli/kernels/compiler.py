@@ -19,7 +19,7 @@ from jvpcli.lang.parse import Program
 from jvpcli.symbolic import dag, derive, reverse
 from jvpcli.symbolic.ops import ArrayOp, value_args
 from jvpcli.symbolic.printing import func_text
-from jvpcli.symbolic.shapes import carries_a_leading_axis, reduces, row_breaker
+from jvpcli.symbolic.shapes import carries_a_leading_axis, reduces, row_breaker, row_reductions
 
 MAX_GRAPH_NODES = 100_000
 
@@ -187,6 +187,7 @@ def kernel_of(
         )
     args = [*d.inputs, *extras, *d.constants]
     breaker = row_breaker(exprs)
+    reductions = row_reductions(exprs) if breaker is not None else None
     return Kernel(
         mode=mode,
         inputs=tuple(x.name for x in d.inputs),
@@ -204,6 +205,9 @@ def kernel_of(
         row_breaker=_short(func_text(breaker)) if breaker is not None else "",
         batchable=carries_a_leading_axis(exprs, extras),
         notes=d.notes,
+        row_reductions=tuple((how, tuple(i for i, a in enumerate(args) if a in used)) for how, used in reductions)
+        if reductions is not None
+        else (),
     )
 
 
