@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+from conftest import jvpcli_command
 
 import jvpcli
 from jvpcli.errors import ComputeError
@@ -179,3 +180,14 @@ def test_without_dask_the_scheduler_says_what_to_install(run, monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed now fails
     result = run("jvp", "x * 2", "[1.0, 2.0]", "-v", "ones", "--scheduler", "tcp://127.0.0.1:9")
     assert result.exit_code == 2 and "pip install 'jvpcli[dask]'" in result.stderr
+
+
+def test_a_local_cluster_of_its_own_starts_and_stops_without_a_word(tmp_path):
+    """--engine dask: the cluster's log lines (workers closing, a busy dashboard port) stay
+    off stderr; the call's only output is its data. The cluster lives inside the call."""
+    x = np.random.default_rng(6).random((20000, 4))
+    np.save(tmp_path / "x.npy", x)
+    command = ["jvp", "sin(x) * x", "x.npy", "-v", "ones", "--only", "jvp", "-o", "j.npy", "--engine", "dask"]
+    done = subprocess.run([*jvpcli_command(), *command], cwd=tmp_path, capture_output=True, timeout=START + IDLE // 2)
+    assert done.returncode == 0 and done.stderr == b"" and done.stdout == b"", done.stderr
+    np.testing.assert_array_equal(np.load(tmp_path / "j.npy"), jvpcli.jvp("sin(x) * x", x, np.ones_like(x)).jvp)
