@@ -124,7 +124,7 @@ class Cluster:
 def engines(gib: float, opts: argparse.Namespace, physical: int, cluster: Cluster | None) -> dict[str, list[str]]:
     chosen: dict[str, list[str]] = {LOCAL: []}
     # in memory: x, its tangent, output and jvp, and an encoded copy (~5x the input)
-    if 5 * gib * GIB < 0.7 * physical:
+    if 5 * gib * GIB < 0.7 * physical and not opts.no_memory:
         chosen[MEMORY] = ["--memory", f"{int(physical * 0.9) >> 20}MiB"]
     if gib in opts.dask_at and cluster is not None:
         chosen[CLUSTER] = ["--scheduler", cluster.address]
@@ -178,6 +178,7 @@ def main() -> None:
     parser.add_argument("--dask-at", type=float, nargs="*", default=[1, 3], help="the sizes (GiB) at which dask runs")
     parser.add_argument("--funcs", nargs="+", default=list(CASES), help="which FUNCs (of: %(default)s)")
     parser.add_argument("--folder", default=None, help="where to write the inputs (default: the temporary folder)")
+    parser.add_argument("--no-memory", action="store_true", help="leave out the in-memory rows (slow, 5x the input)")
     opts = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="jvpcli-stream-", dir=opts.folder)
     os.environ["JVPCLI_CACHE_DIR"] = os.path.join(folder, "cache")  # the workers' and the calls': one secret
