@@ -2,11 +2,17 @@
 
     python benchmarks/bench.py            # kernels at 1e4, 1e6, 1e7 elements, float64 and float32
     python benchmarks/bench.py --quick    # 1e4 and 1e6 only, fewer repeats
+    python benchmarks/bench.py --family   # only the family's rows (gradient, hessian, jacobian, batch)
+    python benchmarks/bench.py --family --quick   # the same, fewer repeats
 
 Baselines: hand-written numpy (always), torch.autograd.functional.jvp and jax.jit(jax.jvp)
 when installed (a note says so otherwise), and whole-process wall time of a cached and an
-uncached ``jvpcli jvp`` call against ``python -c "import numpy"``. This machine is shared
-and noisy: medians only, and ratios only within one run.
+uncached ``jvpcli jvp`` call against ``python -c "import numpy"``. The family's rows set
+jvpcli's vjp, hessian, jacobian and ``jvp --batch`` beside torch.autograd.functional,
+torch.func and jax.jit, with the peak memory of each call, and ``jvpcli jacobian`` and
+``jvpcli hessian`` at the command line (cached and --no-cache) beside a Python process that
+does the same with torch or jax (``family_bench.py``). This machine is shared and noisy:
+medians only, and ratios only within one run.
 """
 
 from __future__ import annotations
@@ -212,13 +218,19 @@ def startup_table(repeats: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1e4 and 1e6 only, fewer repeats")
+    parser.add_argument("--family", action="store_true", help="only the family's rows")
     args = parser.parse_args()
     sizes = [10**4, 10**6] if args.quick else [10**4, 10**6, 10**7]
     print(f"# jvpcli {jvpcli.__version__} benchmark: {os.cpu_count()} cores, numpy {np.__version__}")
-    kernel_table(sizes, 0.1 if args.quick else 0.25)
-    if not args.quick:
-        memory_table()
-    startup_table(11 if args.quick else 15)
+    if not args.family:
+        kernel_table(sizes, 0.1 if args.quick else 0.25)
+        if not args.quick:
+            memory_table()
+    from family_bench import family_table  # beside this file
+
+    family_table(args.quick)
+    if not args.family:
+        startup_table(11 if args.quick else 15)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ import numpy as np
 
 from jvpcli.arrays.rows import Rows
 from jvpcli.engine.evaluate import evaluate
-from jvpcli.errors import ComputeError, DialectNote, ParseError, ShapeError, StrictError, UsageError
-from jvpcli.kernels.kernel import Graph, Kernel, label
+from jvpcli.errors import ComputeError, DialectNote, ParseError, ShapeError, UsageError
+from jvpcli.kernels.kernel import Graph, Kernel
 from jvpcli.lang.parse import Program, parse
 
 ArrayLike = Any
@@ -94,14 +94,21 @@ def jvp(
     >>> t
     array([5., 5.])
     """
-    program = func if isinstance(func, Program) else parse(func)
-    constants = dict(constants or {})
-    bound = frozenset(inputs) if isinstance(inputs, Mapping) else frozenset()
-    names = program.input_names(bound, frozenset(constants))
-    xs = _bind(names, inputs, "input")
+    program, names, xs, cs = bound_point(func, inputs, constants)
     ts = _bind(names, v, "tangent") if v is not None else None
     options = Options(create_graph, strict, dtype, threads, cache, dialect=check_dialect(dialect))
-    return jvp_bound(program, xs, ts, constants, options)
+    return jvp_bound(program, xs, ts, cs, options)
+
+
+def bound_point(
+    func: str | Program, inputs: Arrays, constants: Mapping[str, ArrayLike] | None
+) -> tuple[Program, list[str], dict[str, Any], dict[str, Any]]:
+    """FUNC read, its input names in order, and its inputs and constants bound to them."""
+    program = func if isinstance(func, Program) else parse(func)
+    cs = dict(constants or {})
+    bound = frozenset(inputs) if isinstance(inputs, Mapping) else frozenset()
+    names = program.input_names(bound, frozenset(cs))
+    return program, list(names), _bind(names, inputs, "input"), cs
 
 
 def check_dialect(dialect: str | None) -> str | None:
@@ -155,7 +162,7 @@ def jvp_at(program: Program, point: Point, options: Options = DEFAULTS) -> JvpRe
     program = read_as(program, options.dialect)
     kernel = kernel_for("jvp", program, kinds, const_kinds, options.create_graph, options.cache)
     if options.strict:
-        check_strict(kernel)
+        strict_of(program, point.inputs, point.constants).jvp(options.create_graph)
     xs, ts, cs = (list(group.values()) for group in (point.inputs, point.tangents, point.constants))
     n = len(kernel.results) // 2
     wanted = [options.only != "jvp"] * n + [options.only != "output"] * n
@@ -319,16 +326,22 @@ def _tangent(x: np.ndarray, t: np.ndarray, name: str, batch: bool = False) -> np
     return t.astype(x.dtype, copy=False)
 
 
-def check_strict(kernel: Kernel) -> None:
-    """torch's strict jvp: every input moves some output, every output moves with some input."""
-    n, k = len(kernel.inputs), len(kernel.results) // 2
-    jvps = kernel.depends[k:]
-    for i, name in enumerate(kernel.inputs):
-        if not any(n + i in d for d in jvps):
-            raise StrictError(f"strict: no output depends on input '{name}'")
-    for j, d in enumerate(jvps):
-        if not any(n <= a < 2 * n for a in d):
-            raise StrictError(f"strict: {label('output', j, kernel.is_tuple)} does not depend on any input")
+def strict_of(program: Program, inputs: Mapping[str, Any], constants: Mapping[str, Any]) -> Any:
+    """torch's strict checks (``jvpcli.strict.Strict``) for FUNC with these inputs and constants,
+    kept per FUNC and kinds: building torch's graph is a symbolic pass."""
+    from jvpcli.strict import Strict
+
+    kinds = tuple((n, bool(np.iscomplexobj(a))) for n, a in inputs.items())
+    const_kinds = tuple((n, bool(np.iscomplexobj(a))) for n, a in constants.items())
+    key = (program.text, program.dialect, kinds, const_kinds)
+    if key not in _STRICT:
+        if len(_STRICT) > 64:
+            _STRICT.clear()
+        _STRICT[key] = Strict(program, kinds, const_kinds)
+    return _STRICT[key]
+
+
+_STRICT: dict[tuple, Any] = {}
 
 
 def _bind(names: Sequence[str], values: Arrays, what: str) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 Each mirrors the torch function of its name on numpy arrays: results nest as torch's do
 (one array for one input or output, a tuple over several), ``strict`` fails exactly where
-torch's does, decided from the symbolic graph (``Kernel.depends``), not from numbers.
+torch's does, decided from torch's graph of FUNC (``jvpcli.strict``), not from numbers.
 Kernels come from ``api.kernel_for`` by mode: ``vjp`` (outputs and cotangent products),
 ``hvp`` (outputs, gradients and the gradients' jvps: forward over reverse), ``jvp``.
 """
@@ -14,11 +14,27 @@ from typing import Any
 
 import numpy as np
 
-from jvpcli.api import DEFAULTS, ArrayLike, Arrays, JvpResult, Options, Point, _bind, as_input, check_strict, kernel_for
+from jvpcli.api import (
+    DEFAULTS,
+    ArrayLike,
+    Arrays,
+    JvpResult,
+    Options,
+    Point,
+    _bind,
+    as_input,
+    bound_point,
+    check_dialect,
+    kernel_for,
+    prepare,
+    read_as,
+    strict_of,
+)
 from jvpcli.engine.evaluate import evaluate
-from jvpcli.errors import ShapeError, StrictError, UsageError
+from jvpcli.errors import ShapeError, UsageError
 from jvpcli.kernels.kernel import Graph, label
-from jvpcli.lang.parse import Program, parse
+from jvpcli.lang.parse import Program
+from jvpcli.strict import Strict
 
 Nested = Any  # an array, or a tuple of Nested
 STRATEGIES = ("reverse-mode", "forward-mode")
@@ -74,48 +90,35 @@ class _Call:
         inputs: Mapping[str, np.ndarray],
         constants: Mapping[str, np.ndarray],
         options: Options,
+        batched: bool = False,
     ) -> None:
+        """``batched``: the kernel takes extras with one leading axis more, B at once."""
         if not inputs:
             raise UsageError("FUNC has no inputs: there is nothing to differentiate")
-        self.program, self.options = program, options
+        self.program, self.options, self.batched = read_as(program, options.dialect), options, batched
         self.inputs, self.constants = dict(inputs), dict(constants)
-        self.kernel = kernel_for(mode, program, _kinds(inputs), _kinds(constants), options.create_graph, options.cache)
+        extra = (True,) if batched else ()
+        self.kernel = kernel_for(
+            mode, self.program, _kinds(inputs), _kinds(constants), options.create_graph, options.cache, *extra
+        )
         self.n_in = len(inputs)
         self.input_tuple = self.n_in != 1
 
-    def run(self, extras: Sequence[np.ndarray], batch: bool = False) -> list[np.ndarray]:
-        """The kernel's results; ``batch``: the extras carry a leading batch axis, which the
-        results shaped like an argument or output take."""
+    def run(self, extras: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """The kernel's results; batched, the results computed from the extras lead with
+        their batch axis, the others are computed once."""
         args = [*self.inputs.values(), *extras, *self.constants.values()]
-        return evaluate(self.kernel, args, self.options.threads, self.n_in if batch else None)
+        return evaluate(self.kernel, args, self.options.threads, self.n_in if self.batched else None)
 
-    def depends(self, result: int) -> set[int]:
-        return set(self.kernel.depends[result])
-
-    def on_inputs(self, result: int) -> bool:
-        return bool(self.depends(result) & set(range(self.n_in)))
-
-    def on_extra(self, result: int, extra: int) -> bool:
-        return self.n_in + extra in self.depends(result)
-
-    def on_extras(self, result: int) -> bool:
-        return any(self.on_extra(result, k) for k in range(len(self.kernel.extras)))
-
-    def name(self, j: int) -> str:
-        return list(self.inputs)[j]
+    def strict(self) -> Strict:
+        """torch's strict checks for this FUNC and these inputs."""
+        return strict_of(self.program, self.inputs, self.constants)
 
     def graph(self, groups: dict[str, tuple[int, ...]], tuples: dict[str, bool]) -> dict[str, Nested] | None:
         if self.kernel.graph is None:
             return None
         texts = self.kernel.graph
         return {k: _nest([texts[i] for i in idx], tuples[k]) for k, idx in groups.items()}
-
-    def check_outputs(self, n_outputs: int) -> None:
-        """torch's strict: every output is computed from some input."""
-        for i in range(n_outputs):
-            if not self.on_inputs(i):
-                what = label("output", i, self.kernel.is_tuple)
-                raise StrictError(f"strict: {what} does not depend on any input")
 
 
 def _single_element(output: np.ndarray, what: str) -> None:
@@ -141,28 +144,28 @@ def vjp_at(
 ) -> Outcome:
     """``v``: one cotangent per output, or a function of the outputs that gives them (a
     SOURCE shaped like its output), or None for a single one-element output."""
-    call = _Call("vjp", program, inputs, constants, options)
+    call = _Call("vjp", program, inputs, constants, options, batched=batch)
     k = call.kernel
     n_out = len(k.results) - call.n_in
     if options.strict:
-        call.check_outputs(n_out)
-    if v is None or callable(v):
-        if v is None and (k.is_tuple or batch):
-            raise UsageError("v is required unless FUNC returns a single value with a single element; give -v")
-        outputs = _Call("output", program, inputs, constants, options._replace(create_graph=False)).run([])
-        if v is None:
-            if outputs[0].size != 1:
-                shape = outputs[0].shape
-                raise UsageError(
-                    f"v is required unless FUNC's output has a single element (it has shape {shape}); give -v"
-                )
-            v = [np.ones_like(outputs[0])]
-        else:
-            v = v(outputs)
-    if len(v) != n_out:
-        raise UsageError(f"FUNC has {n_out} output(s) but {len(v)} cotangent(s) were given")
-    us = [as_input(u, label("cotangent", i, k.is_tuple), options.dtype) for i, u in enumerate(v)]
-    results = _batched(call, us, n_out) if batch else call.run(us)
+        call.strict().outputs()
+    if v is None and (k.is_tuple or batch):
+        raise UsageError("v is required unless FUNC returns a single value with a single element; give -v")
+    if callable(v):
+        v = v(_Call("output", program, inputs, constants, options._replace(create_graph=False)).run([]))
+    if v is None:
+        # a 0-d 1 broadcasts to an output of one element of any shape: no forward pass first
+        dtype = np.result_type(*inputs.values(), *constants.values(), np.float32)
+        results = call.run([np.ones((), dtype.char.lower() if dtype.kind == "c" else dtype)])
+        if results[0].size != 1:
+            shape = results[0].shape
+            raise UsageError(f"v is required unless FUNC's output has a single element (it has shape {shape}); give -v")
+        us = [np.ones_like(results[0])]
+    else:
+        if len(v) != n_out:
+            raise UsageError(f"FUNC has {n_out} output(s) but {len(v)} cotangent(s) were given")
+        us = [as_input(u, label("cotangent", i, k.is_tuple), options.dtype) for i, u in enumerate(v)]
+        results = _batched(call, us) if batch else call.run(us)
     outputs, vjps = results[:n_out], results[n_out:]
     for i, (u, out) in enumerate(zip(us, outputs)):
         shape = u.shape[1:] if batch else u.shape
@@ -170,9 +173,7 @@ def vjp_at(
             what = label("cotangent for output", i, k.is_tuple)
             raise ShapeError(f"{what} has shape {u.shape}, but the output has shape {out.shape}")
     if options.strict:
-        for j in range(call.n_in):
-            if not call.on_extras(n_out + j):
-                raise StrictError(f"strict: every output is independent of input '{call.name(j)}'")
+        call.strict().vjp(options.create_graph)
     values = {"output": _nest(outputs, k.is_tuple), "vjp": _nest(vjps, call.input_tuple)}
     groups = {"output": tuple(range(n_out)), "vjp": tuple(range(n_out, n_out + call.n_in))}
     graph = call.graph(groups, {"output": k.is_tuple, "vjp": call.input_tuple})
@@ -182,10 +183,10 @@ def vjp_at(
 def jvp_batch_at(program: Program, point: Point, options: Options = DEFAULTS) -> JvpResult:
     """``jvp`` of a batch of tangents (each with one leading axis of size B): the jvps gain
     that axis, the output is reported once, as ``torch.func.vmap`` over ``torch.func.jvp``."""
-    call = _Call("jvp", program, point.inputs, point.constants, options)
+    call = _Call("jvp", program, point.inputs, point.constants, options, batched=True)
     if options.strict:
-        check_strict(call.kernel)
-    results = _batched(call, list(point.tangents.values()), len(call.kernel.results) // 2)
+        call.strict().jvp(options.create_graph)
+    results = _batched(call, list(point.tangents.values()))
     n = len(results) // 2
     pick = tuple if call.kernel.is_tuple else (lambda items: items[0])
     graph = None
@@ -194,20 +195,15 @@ def jvp_batch_at(program: Program, point: Point, options: Options = DEFAULTS) ->
     return JvpResult(pick(results[:n]), pick(results[n:]), call.kernel.inputs, graph)
 
 
-def _batched(call: _Call, extras: Sequence[np.ndarray], n_outputs: int) -> list[np.ndarray]:
+def _batched(call: _Call, extras: Sequence[np.ndarray]) -> list[np.ndarray]:
     """The results along each slice of the extras' leading axis (B tangents or cotangents),
-    stacked: the outputs, which do not depend on them, are reported once. One evaluation
-    where every operation keeps that axis apart (``Kernel.batchable``), else one per slice."""
+    in one evaluation of the batched kernel; the outputs, which do not depend on them, once."""
     sizes = {e.shape[0] if e.ndim else None for e in extras}
     if None in sizes or len(sizes) != 1:
         raise ShapeError("--batch: every tangent (cotangent) needs one leading batch axis of the same size")
-    size = int(next(iter(sizes)) or 0)
-    if call.kernel.batchable and size:
-        return call.run(extras, batch=True)  # one vectorised evaluation
-    runs = [call.run([e[b] for e in extras]) for b in range(size)]
-    if not runs:
+    if not next(iter(sizes)):
         raise ShapeError("--batch: the batch is empty")
-    return [first if r < n_outputs else np.stack([run[r] for run in runs]) for r, first in enumerate(runs[0])]
+    return call.run(extras)
 
 
 # ---- hvp / vhp -----------------------------------------------------------------------------
@@ -228,14 +224,10 @@ def product_at(
     n = call.n_in
     ts = _tangents(inputs, v, options.dtype)
     if options.strict:
-        _strict_gradients(call)
+        getattr(call.strict(), kind)()
     results = call.run(ts)
     output = results[0]
     _single_element(output, kind)
-    if options.strict:
-        for j in range(n):
-            if not call.on_extras(1 + n + j):
-                raise StrictError(f"strict: the {kind} is independent of input '{call.name(j)}'")
     values = {"output": output, kind: _nest(results[1 + n :], call.input_tuple)}
     groups = {"output": (0,), kind: tuple(range(1 + n, 1 + 2 * n))}
     return Outcome(values, tuple(inputs), call.graph(groups, {"output": False, kind: call.input_tuple}), ts)
@@ -251,21 +243,6 @@ def _tangents(inputs: Mapping[str, np.ndarray], v: Mapping[str, np.ndarray] | No
     return [_like(v[n], x, f"tangent for input '{n}'", dtype) for n, x in inputs.items()]
 
 
-def _strict_gradients(call: _Call) -> None:
-    """torch's strict checks of a Hessian's gradient: the output depends on every input,
-    and each input's gradient on some input (a function linear in it fails)."""
-    call.check_outputs(1)
-    n = call.n_in
-    for j in range(n):
-        if not call.on_inputs(0) or j not in call.depends(0):
-            raise StrictError(f"strict: the output is independent of input '{call.name(j)}'")
-    for j in range(n):
-        if not call.on_inputs(1 + j):
-            raise StrictError(
-                f"strict: the gradient with respect to input '{call.name(j)}' is independent of the inputs"
-            )
-
-
 # ---- jacobian / hessian ----------------------------------------------------------------------
 def _basis(x: np.ndarray, start: int, stop: int) -> np.ndarray:
     """Directions ``start..stop`` of the standard basis of ``x``'s shape, stacked."""
@@ -274,25 +251,34 @@ def _basis(x: np.ndarray, start: int, stop: int) -> np.ndarray:
     return out.reshape((stop - start, *x.shape))
 
 
-def _chunks(size: int, chunk: int | None) -> list[tuple[int, int]]:
-    step = max(1, chunk or size or 1)
+#: basis directions evaluated at once, unless ``chunk_size`` says: as many as keep each
+#: batched array under this many elements (32 MiB of float64), judged by the largest argument
+BATCH_ELEMENTS = 1 << 22
+
+
+def _chunks(size: int, chunk: int | None, arrays: Sequence[np.ndarray]) -> list[tuple[int, int]]:
+    step = chunk or BATCH_ELEMENTS // max(1, *(a.size for a in arrays))
+    step = max(1, min(step, size))
     return [(lo, min(lo + step, size)) for lo in range(0, size, step)]
 
 
 def _sweep(call: _Call, refs: Sequence[np.ndarray], which: Sequence[int], chunk: int | None) -> list[list[np.ndarray]]:
     """For each extra ``e`` (shaped like ``refs[e]``), the results ``which`` along each
-    basis direction of it, the others zero: ``[e][w]`` of shape ``(size_e, *result)``."""
+    basis direction of it, the others zero: ``[e][w]`` of shape ``(size_e, *result)``.
+    ``call`` is batched: a chunk of directions is one evaluation."""
     out = []
+    arrays = [*call.inputs.values(), *call.constants.values(), *refs]
     for e, ref in enumerate(refs):
         blocks: list[list[np.ndarray]] = [[] for _ in which]
-        for lo, hi in _chunks(ref.size, chunk):
-            basis = _basis(ref, lo, hi)
-            for b in basis:
-                extras = [b if f == e else np.zeros_like(r) for f, r in enumerate(refs)]
-                results = call.run(extras)
-                for w, r in enumerate(which):
-                    blocks[w].append(results[r])
-        out.append([np.stack(bl) if bl else np.zeros((0,)) for bl in blocks])
+        for lo, hi in _chunks(ref.size, chunk, arrays):
+            extras = [
+                _basis(ref, lo, hi) if f == e else np.broadcast_to(np.zeros_like(r), (hi - lo, *r.shape))
+                for f, r in enumerate(refs)
+            ]
+            results = call.run(extras)
+            for w, r in enumerate(which):
+                blocks[w].append(results[r])
+        out.append([np.concatenate(bl) if bl else np.zeros((0,)) for bl in blocks])
     return out
 
 
@@ -311,19 +297,14 @@ def jacobian_at(
         raise UsageError(f"strategy must be one of {', '.join(STRATEGIES)}")
     if chunk_size is not None and chunk_size < 1:
         raise UsageError("chunk_size must be at least 1")
-    xs = list(inputs.values())
-    rev = _Call("vjp", program, inputs, constants, options)
-    n_in, n_out = rev.n_in, len(rev.kernel.results) - rev.n_in
+    xs, plain = list(inputs.values()), options._replace(create_graph=False)  # create_graph: only strict reads it
+    fwd = _Call("jvp", program, inputs, constants, plain)
+    n_in, n_out = fwd.n_in, len(fwd.kernel.results) // 2
     if options.strict:
-        rev.check_outputs(n_out)
-    fwd = _Call("jvp", program, inputs, constants, options._replace(create_graph=False))
+        fwd.strict().outputs()
     outputs = fwd.run([np.zeros_like(x) for x in xs])[:n_out]
     if options.strict:
-        for i, out in enumerate(outputs):
-            for j in range(n_in):
-                if out.size and not rev.on_extra(n_out + j, i):
-                    what = label("output", i, rev.kernel.is_tuple)
-                    raise StrictError(f"strict: {what} is independent of input '{rev.name(j)}'")
+        fwd.strict().jacobian([out.size for out in outputs], options.create_graph)
     blocks: list[list[np.ndarray | None]] = [[None] * n_in for _ in outputs]
     for i, out in enumerate(outputs):
         for j, x in enumerate(xs):
@@ -335,15 +316,17 @@ def jacobian_at(
                 blocks[i][j] = full.reshape(out.shape + x.shape)
     missing = [(i, j) for i in range(n_out) for j in range(n_in) if blocks[i][j] is None]
     if missing and strategy == "forward-mode":
-        sweep = _sweep(fwd, xs, [n_out + i for i in range(n_out)], chunk_size)
+        batched = _Call("jvp", program, inputs, constants, plain, batched=True)
+        sweep = _sweep(batched, xs, [n_out + i for i in range(n_out)], chunk_size)
         for i, j in missing:
             stacked = sweep[j][i]  # (x_j.size, *out_i.shape)
             blocks[i][j] = np.moveaxis(stacked.reshape(xs[j].size, -1), 0, -1).reshape(outputs[i].shape + xs[j].shape)
     elif missing:
+        rev = _Call("vjp", program, inputs, constants, plain, batched=True)
         sweep = _sweep(rev, outputs, [n_out + j for j in range(n_in)], chunk_size)
         for i, j in missing:
             blocks[i][j] = sweep[i][j].reshape(outputs[i].shape + xs[j].shape)
-    nested = _nest([_nest(row, rev.input_tuple) for row in blocks], rev.kernel.is_tuple)
+    nested = _nest([_nest(row, fwd.input_tuple) for row in blocks], fwd.kernel.is_tuple)
     return Outcome({"jacobian": nested}, tuple(inputs))
 
 
@@ -358,18 +341,11 @@ def hessian_at(
     along each basis direction (the Hessian of a real function is symmetric)."""
     if strategy not in STRATEGIES:
         raise UsageError(f"outer_jacobian_strategy must be one of {', '.join(STRATEGIES)}")
-    call = _Call("hvp", program, inputs, constants, options._replace(create_graph=False))
+    call = _Call("hvp", program, inputs, constants, options._replace(create_graph=False), batched=True)
     xs, n = list(inputs.values()), call.n_in
     if options.strict:
-        _strict_gradients(call)
-        for i in range(n):
-            for j in range(n):
-                if j not in call.depends(1 + i):
-                    raise StrictError(
-                        f"strict: the gradient with respect to input '{call.name(i)}' "
-                        f"is independent of input '{call.name(j)}'"
-                    )
-    output = call.run([np.zeros_like(x) for x in xs])[0]
+        call.strict().hessian()
+    output = call.run([np.zeros((1, *x.shape), x.dtype) for x in xs])[0]
     _single_element(output, "hessian")
     sweep = _sweep(call, xs, [1 + n + i for i in range(n)], None)
     # the product along direction d of input j, for input i: H[i][j][:, d]
@@ -381,14 +357,15 @@ def hessian_at(
 
 
 # ---- the Python API ----------------------------------------------------------------------------
-def _point(func: str | Program, inputs: Arrays, constants: Mapping[str, ArrayLike] | None, dtype: Any):
-    program = func if isinstance(func, Program) else parse(func)
-    constants = dict(constants or {})
-    bound = frozenset(inputs) if isinstance(inputs, Mapping) else frozenset()
-    names = program.input_names(bound, frozenset(constants))
-    xs = {n: as_input(a, n, dtype) for n, a in _bind(names, inputs, "input").items()}
-    cs = {n: as_input(a, n, dtype) for n, a in constants.items()}
-    return program, names, xs, cs
+#: ``how``, the keyword arguments every function below takes beside its own, are ``Options``'
+#: fields: create_graph, strict, dtype, threads, cache, dialect (an unknown one is a TypeError)
+
+
+def _point(func: str | Program, inputs: Arrays, constants: Mapping[str, ArrayLike] | None, how: dict[str, Any]):
+    options = Options(**how)
+    check_dialect(options.dialect)
+    program, names, xs, cs = bound_point(func, inputs, constants)
+    return program, names, prepare(xs, {}, cs, options.dtype), options
 
 
 def vjp(
@@ -397,11 +374,7 @@ def vjp(
     v: ArrayLike | Sequence[ArrayLike] | None = None,
     *,
     constants: Mapping[str, ArrayLike] | None = None,
-    create_graph: bool = False,
-    strict: bool = False,
-    dtype: Any = None,
-    threads: int | None = None,
-    cache: bool = False,
+    **how: Any,
 ) -> Outcome:
     """``(output, vjp)`` like ``torch.autograd.functional.vjp``: ``v`` has one cotangent per
     output (a tuple for a tuple output), and may be omitted for one one-element output.
@@ -410,9 +383,9 @@ def vjp(
     >>> g
     (array([2., 2.]), array([3., 3.]))
     """
-    program, _, xs, cs = _point(func, inputs, constants, dtype)
+    program, _, point, options = _point(func, inputs, constants, how)
     us = None if v is None else (list(v) if isinstance(v, tuple) else [v])
-    return vjp_at(program, xs, us, cs, Options(create_graph, strict, dtype, threads, cache))
+    return vjp_at(program, point.inputs, us, point.constants, options)
 
 
 def jacobian(
@@ -420,20 +393,16 @@ def jacobian(
     inputs: Arrays,
     *,
     constants: Mapping[str, ArrayLike] | None = None,
-    create_graph: bool = False,
-    strict: bool = False,
     vectorize: bool = False,
     strategy: str = "reverse-mode",
     chunk_size: int | None = None,
-    dtype: Any = None,
-    threads: int | None = None,
-    cache: bool = False,
+    **how: Any,
 ) -> Nested:
     """The Jacobian nested as ``torch.autograd.functional.jacobian`` nests it.
-    ``vectorize`` is accepted for torch's sake: every strategy evaluates whole kernels."""
-    program, _, xs, cs = _point(func, inputs, constants, dtype)
-    options = Options(create_graph, strict, dtype, threads, cache)
-    return jacobian_at(program, xs, cs, options, strategy, chunk_size).jacobian
+    ``vectorize`` is accepted for torch's sake: every strategy evaluates whole kernels;
+    ``create_graph`` changes no number, only what ``strict`` checks, as in torch."""
+    program, _, point, options = _point(func, inputs, constants, how)
+    return jacobian_at(program, point.inputs, point.constants, options, strategy, chunk_size).jacobian
 
 
 def hessian(
@@ -441,18 +410,13 @@ def hessian(
     inputs: Arrays,
     *,
     constants: Mapping[str, ArrayLike] | None = None,
-    create_graph: bool = False,
-    strict: bool = False,
     vectorize: bool = False,
     outer_jacobian_strategy: str = "reverse-mode",
-    dtype: Any = None,
-    threads: int | None = None,
-    cache: bool = False,
+    **how: Any,
 ) -> Nested:
     """The Hessian nested as ``torch.autograd.functional.hessian`` nests it."""
-    program, _, xs, cs = _point(func, inputs, constants, dtype)
-    options = Options(create_graph, strict, dtype, threads, cache)
-    return hessian_at(program, xs, cs, options, outer_jacobian_strategy).hessian
+    program, _, point, options = _point(func, inputs, constants, how)
+    return hessian_at(program, point.inputs, point.constants, options, outer_jacobian_strategy).hessian
 
 
 def _product(kind: str) -> Callable[..., Outcome]:
@@ -462,15 +426,11 @@ def _product(kind: str) -> Callable[..., Outcome]:
         v: Arrays | None = None,
         *,
         constants: Mapping[str, ArrayLike] | None = None,
-        create_graph: bool = False,
-        strict: bool = False,
-        dtype: Any = None,
-        threads: int | None = None,
-        cache: bool = False,
+        **how: Any,
     ) -> Outcome:
-        program, names, xs, cs = _point(func, inputs, constants, dtype)
+        program, names, point, options = _point(func, inputs, constants, how)
         ts = None if v is None else _bind(names, v, "tangent")
-        return product_at(kind, program, xs, ts, cs, Options(create_graph, strict, dtype, threads, cache))
+        return product_at(kind, program, point.inputs, ts, point.constants, options)
 
     product.__name__ = product.__qualname__ = kind
     product.__doc__ = f"``(output, {kind})`` like ``torch.autograd.functional.{kind}``."

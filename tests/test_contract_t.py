@@ -24,3 +24,14 @@ def test_matmuls_transpose_by_matmul_equals_einsums(shape_a, shape_b, complex_):
         ours = runtime.contract_t(g, a, b, kind="matmul", part=part)
         assert ours.shape == like.shape
         np.testing.assert_allclose(ours, runtime.contract_t(g, a, b, kind=spec, part=part), rtol=1e-12, atol=1e-12)
+
+
+def test_an_einsum_over_broadcast_axes_transposes_to_an_operand_without_them():
+    """``einsum('...ij,jk->...ik', S, W)`` in W: its cotangent sums over the broadcast axes,
+    which numpy's einsum cannot drop in one call: ``sum_b S_b^T G_b``, written out."""
+    rng = np.random.default_rng(1)
+    s, w = rng.standard_normal((2, 5, 3, 4)), rng.standard_normal((4, 6))
+    g = rng.standard_normal((2, 5, 3, 6))
+    ours = runtime.contract_t(g, s, w, kind="...ij,jk->...ik", part=1)
+    want = sum(s[a, b].T @ g[a, b] for a in range(2) for b in range(5))
+    np.testing.assert_allclose(ours, want, rtol=1e-12)

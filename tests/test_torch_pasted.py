@@ -66,6 +66,60 @@ def test_pasted_torch_function_matches_torch(name, source, spec, constants, dtyp
     compare(ours.jvp, theirs[1], TOLERANCE[dtype])
 
 
+def torch_vjp(fn, inputs, cotangents, constants):
+    as_t = {k: torch.from_numpy(np.asarray(v)) for k, v in constants.items()}
+    us = tuple(map(torch.from_numpy, cotangents))
+    _, grads = torch.autograd.functional.vjp(
+        lambda *xs: fn(*xs, **as_t), tuple(map(torch.from_numpy, inputs)), us if len(us) > 1 else us[0]
+    )
+    return tuple(g.detach().numpy() for g in grads) if len(inputs) > 1 else grads[0].detach().numpy()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(("name", "source", "spec", "constants"), PASTED, ids=[p[0] for p in PASTED])
+def test_the_gradient_of_pasted_torch_code_matches_torch(name, source, spec, constants, dtype):
+    """vjp, every pasted function: reverse mode (every transpose) against torch's backward."""
+    rng = np.random.default_rng(12)
+    xs = [DOMAINS[d](rng, s).astype(dtype) for s, d in spec.values()]
+    cs = {k: (v.astype(dtype) if v.dtype.kind == "f" else v) for k, v in constants.items()}
+    outputs = jvpcli.jvp(source, tuple(xs), tuple(np.zeros_like(x) for x in xs), constants=cs).output
+    us = [
+        rng.standard_normal(np.shape(o)).astype(dtype) for o in (outputs if isinstance(outputs, tuple) else (outputs,))
+    ]
+    ours = jvpcli.vjp(source, tuple(xs), tuple(us) if len(us) > 1 else us[0], constants=cs)
+    theirs = torch_vjp(torch_function(source), xs, us, cs)
+    compare(ours.vjp, theirs, TOLERANCE[dtype])
+
+
+def _one_element(case) -> bool:
+    """Whether the pasted function returns a single one-element tensor (a loss): a Hessian's domain."""
+    _, source, spec, constants = case
+    rng = np.random.default_rng(13)
+    xs = [torch.from_numpy(DOMAINS[d](rng, s)) for s, d in spec.values()]
+    out = torch_function(source)(*xs, **{k: torch.from_numpy(np.asarray(v)) for k, v in constants.items()})
+    return isinstance(out, torch.Tensor) and out.numel() == 1
+
+
+LOSSES = [case for case in PASTED if _one_element(case)]
+
+
+@pytest.mark.parametrize(("name", "source", "spec", "constants"), LOSSES, ids=[p[0] for p in LOSSES])
+def test_the_hessian_of_pasted_torch_losses_matches_torch(name, source, spec, constants):
+    """hessian, every pasted function with one one-element output: forward over reverse
+    and the batched sweep of basis directions against torch's double backward."""
+    rng = np.random.default_rng(13)
+    xs = [DOMAINS[d](rng, s) for s, d in spec.values()]
+    as_t = {k: torch.from_numpy(np.asarray(v)) for k, v in constants.items()}
+    fn = torch_function(source)
+    theirs = torch.autograd.functional.hessian(lambda *a: fn(*a, **as_t), tuple(map(torch.from_numpy, xs)))
+    ours = jvpcli.hessian(source, tuple(xs), constants=constants)
+    if len(xs) == 1:
+        ours, theirs = ((ours,),), ((theirs[0][0],),)  # torch nests a 1-tuple of inputs: ((H,),)
+    for row, trow in zip(ours, theirs):
+        for block, tblock in zip(row, trow):
+            np.testing.assert_allclose(block, tblock.detach().numpy().reshape(block.shape), rtol=1e-8, atol=1e-10)
+
+
 # FUNC and its torch twin on shapes hypothesis draws: the rows/axes vary, the meaning must not
 TWINS = [
     ("lambda q, k: F.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.size(-1)), dim=-1)", ("a", "b"), ("a", "b")),

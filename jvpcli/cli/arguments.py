@@ -52,8 +52,9 @@ def _type(opt: spec.Opt) -> Any:
     return Size() if opt.type == "size" else types[opt.type]
 
 
-def point_arguments(command: Callable[..., None]) -> Callable[..., None]:
-    """FUNC, SOURCEs and the options that bind and read them, bundled as one ``Request``."""
+def point_arguments(command: Callable[..., None], point: Sequence[spec.Opt] = spec.POINT) -> Callable[..., None]:
+    """FUNC, SOURCEs and the options that bind and read them (``point``: which, as a command
+    takes -v for tangents, cotangents or not at all), bundled as one ``Request``."""
 
     @functools.wraps(command)
     def bundled(**params: Any) -> None:
@@ -62,7 +63,7 @@ def point_arguments(command: Callable[..., None]) -> Callable[..., None]:
         request, rest = bundle(params)
         command(request, **rest)
 
-    return click.argument("func")(click.argument("sources", nargs=-1)(options(spec.POINT)(bundled)))
+    return click.argument("func")(click.argument("sources", nargs=-1)(options(point)(bundled)))
 
 
 class Size(click.ParamType):

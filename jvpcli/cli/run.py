@@ -70,8 +70,6 @@ class Request(NamedTuple):
         """FUNC and its arrays; with ``lazy``, files and generators stay ``Rows`` (read when
         needed); ``tangents=False`` for commands that take no ``-v``; ``batch``: each tangent
         has a leading batch axis."""
-        if not tangents and self.tangents:
-            raise UsageError("this command takes no -v")
         program = parse(read_func(self.func))
         reader = self.reader()
         bound = load(program, self.sources, self.named, self.tangents, self.constants, reader)
@@ -113,7 +111,8 @@ class Request(NamedTuple):
 def bundle(params: dict[str, Any]) -> tuple[Request, dict[str, Any]]:
     """A command's parameters, as click names them: the ``Request`` and the command's own."""
     rest = dict(params)
-    read = {name: rest.pop(name) for name in ("func", "sources", "named", "tangents", "constants", "dtype", "seed")}
+    read = {name: rest.pop(name) for name in ("func", "sources", "named", "constants", "dtype", "seed")}
+    read["tangents"] = rest.pop("tangents", ())  # jacobian and hessian take no -v
     how = {
         name: rest.pop(name) for name in ("threads", "memory", "quiet", "max_bytes", "engine", "scheduler", "dialect")
     }

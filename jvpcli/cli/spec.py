@@ -105,6 +105,19 @@ POINT = (
     ),
     DIALECT,
 )
+#: vjp's -v: cotangents, one per output
+COTANGENTS = Opt(
+    ("-v",),
+    "tangents",
+    "A cotangent, one per output in output order (ones/zeros/rand/randn take that output's shape). "
+    "It may be left out when FUNC returns a single value with a single element (then 1).",
+    kind="many",
+    metavar="SOURCE",
+)
+#: the point of a command that takes no -v (jacobian, hessian)
+POINT_ONLY = tuple(opt for opt in POINT if opt.dest != "tangents")
+#: the point of vjp: -v gives cotangents
+POINT_COTANGENTS = tuple(COTANGENTS if opt.dest == "tangents" else opt for opt in POINT)
 
 JVP = (
     Opt(("--strict",), "strict", "Fail if an input or output takes no part in the derivative.", kind="flag"),

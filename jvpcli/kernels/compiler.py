@@ -16,12 +16,15 @@ from jvpcli.kernels import codegen
 from jvpcli.kernels.kernel import Kernel, Result, label
 from jvpcli.lang.build import build
 from jvpcli.lang.parse import Program
-from jvpcli.symbolic import dag, derive, reverse
+from jvpcli.symbolic import batching, dag, derive, reverse
 from jvpcli.symbolic.ops import ArrayOp, value_args
 from jvpcli.symbolic.printing import func_text
-from jvpcli.symbolic.shapes import carries_a_leading_axis, reduces, row_breaker, row_reductions
+from jvpcli.symbolic.shapes import reduces, row_breaker, row_reductions
 
 MAX_GRAPH_NODES = 100_000
+
+#: FUNC's inputs (or constants) as ``(name, is_complex)`` pairs in binding order
+Kinds = Sequence[tuple[str, bool]]
 
 
 def symbol(name: str, is_complex: bool) -> sp.Symbol:
@@ -63,7 +66,7 @@ class Built:
     notes: tuple[str, ...] = ()
 
 
-def built(program: Program, inputs: Sequence[tuple[str, bool]], constants: Sequence[tuple[str, bool]] = ()) -> Built:
+def built(program: Program, inputs: Kinds, constants: Kinds = ()) -> Built:
     """``inputs`` and ``constants`` are ``(name, is_complex)`` pairs in binding order."""
     xs = [symbol(n, c) for n, c in inputs]
     cs = [symbol(n, c) for n, c in constants]
@@ -89,6 +92,10 @@ class Derived:
     #: hvp and vhp: the gradient the products are the jvp of
     gradients: tuple[sp.Expr, ...] = ()
 
+    def as_built(self) -> Built:
+        """The outputs and the symbols, without the products."""
+        return Built(self.inputs, self.constants, self.outputs, self.is_tuple, self.notes)
+
     def names(self) -> list[str]:
         """Result names: ``output``/``output_i``, then ``jvp``/``jvp_i`` (or the kind's)."""
         n, per_input = len(self.outputs), self.kind != "jvp"
@@ -97,9 +104,7 @@ class Derived:
         return outs + ([f"{self.kind}_{i}" for i in range(len(self.jvps))] if many else [self.kind])
 
 
-def derive_mode(
-    program: Program, inputs: Sequence[tuple[str, bool]], constants: Sequence[tuple[str, bool]] = (), mode: str = "jvp"
-) -> Derived:
+def derive_mode(program: Program, inputs: Kinds, constants: Kinds = (), mode: str = "jvp") -> Derived:
     """FUNC's outputs and one family member's products as expressions (show, codegen)."""
     if mode == "jvp":
         return derive_jvp(program, inputs, constants)
@@ -121,9 +126,7 @@ def derive_mode(
     )
 
 
-def derive_jvp(
-    program: Program, inputs: Sequence[tuple[str, bool]], constants: Sequence[tuple[str, bool]] = ()
-) -> Derived:
+def derive_jvp(program: Program, inputs: Kinds, constants: Kinds = ()) -> Derived:
     """``inputs`` and ``constants`` are ``(name, is_complex)`` pairs in binding order."""
     xs = [symbol(n, c) for n, c in inputs]
     cs = [symbol(n, c) for n, c in constants]
@@ -178,8 +181,10 @@ def kernel_of(
     exprs: Sequence[sp.Expr],
     results: Sequence[Result],
     create_graph: bool,
+    batched: bool = False,
 ) -> Kernel:
-    """The kernel computing ``exprs`` from FUNC's inputs, ``extras`` and constants."""
+    """The kernel computing ``exprs`` from FUNC's inputs, ``extras`` and constants;
+    ``batched``: for extras with one leading axis more (B of them at once, ``batching.py``)."""
     if create_graph and dag.tree_size(exprs) > MAX_GRAPH_NODES:
         raise UsageError(
             f"the graph of this FUNC would print {dag.tree_size(exprs)} terms (the limit is {MAX_GRAPH_NODES}): "
@@ -188,22 +193,22 @@ def kernel_of(
     args = [*d.inputs, *extras, *d.constants]
     breaker = row_breaker(exprs)
     reductions = row_reductions(exprs) if breaker is not None else None
+    code = batching.batched(exprs, extras) if batched else exprs
     return Kernel(
         mode=mode,
         inputs=tuple(x.name for x in d.inputs),
         extras=tuple(e.name for e in extras),
         constants=tuple(c.name for c in d.constants),
-        source=codegen.source(exprs, args, out=True),
+        source=codegen.source(code, args, out=True),
         results=tuple(results),
         is_tuple=d.is_tuple,
         depends=depends(exprs, args),
         elementwise=elementwise_in(exprs, args),
-        row_wise=breaker is None,
+        row_wise=breaker is None and not batched,  # a batch's rows are not the inputs' rows
         cost=dag.node_count(exprs),
         reduces=reduces(exprs),
         graph=tuple(map(func_text, exprs)) if create_graph else None,
         row_breaker=_short(func_text(breaker)) if breaker is not None else "",
-        batchable=carries_a_leading_axis(exprs, extras),
         notes=d.notes,
         row_reductions=tuple((how, tuple(i for i, a in enumerate(args) if a in used)) for how, used in reductions)
         if reductions is not None
@@ -216,69 +221,54 @@ def _short(text: str, most: int = 60) -> str:
 
 
 def compile_jvp(
-    program: Program,
-    inputs: Sequence[tuple[str, bool]],
-    constants: Sequence[tuple[str, bool]] = (),
-    create_graph: bool = False,
+    program: Program, inputs: Kinds, constants: Kinds = (), create_graph: bool = False, batched: bool = False
 ) -> Kernel:
     """The numpy kernel of FUNC's outputs and jvps (each shaped like its output)."""
     d = derive_jvp(program, inputs, constants)
-    n = len(d.outputs)
-    results = [Result(name) for name in result_names("output", n, d.is_tuple)]
-    results += [Result(name, ("result", i)) for i, name in enumerate(result_names("jvp", n, d.is_tuple))]
-    b = Built(d.inputs, d.constants, d.outputs, d.is_tuple, d.notes)
-    return kernel_of("jvp", b, d.tangents, [*d.outputs, *d.jvps], results, create_graph)
+    jvps = result_names("jvp", len(d.outputs), d.is_tuple)
+    results = _outputs(d) + [Result(name, ("result", i)) for i, name in enumerate(jvps)]
+    return kernel_of("jvp", d.as_built(), d.tangents, [*d.outputs, *d.jvps], results, create_graph, batched)
+
+
+def _outputs(b: Built | Derived) -> list[Result]:
+    """A result per output: ``output``, or ``output_i`` of a tuple."""
+    return [Result(name) for name in result_names("output", len(b.outputs), b.is_tuple)]
 
 
 def _outputs_and(b: Built, kind: str, exprs: Sequence[sp.Expr]) -> list[Result]:
     """Results: the outputs, then ``exprs``, one per input, each shaped like its input."""
-    results = [Result(name) for name in result_names("output", len(b.outputs), b.is_tuple)]
     per_input = result_names(kind, len(b.inputs), len(b.inputs) != 1)
-    return results + [Result(name, ("arg", j)) for j, name in enumerate(per_input[: len(exprs)])]
+    return _outputs(b) + [Result(name, ("arg", j)) for j, name in enumerate(per_input[: len(exprs)])]
 
 
-def compile_outputs(
-    program: Program,
-    inputs: Sequence[tuple[str, bool]],
-    constants: Sequence[tuple[str, bool]] = (),
-    create_graph: bool = False,
-) -> Kernel:
+def compile_outputs(program: Program, inputs: Kinds, constants: Kinds = (), create_graph: bool = False) -> Kernel:
     """FUNC's outputs alone: what their shapes are, before cotangents shaped like them."""
     b = built(program, inputs, constants)
-    results = [Result(name) for name in result_names("output", len(b.outputs), b.is_tuple)]
-    return kernel_of("output", b, [], list(b.outputs), results, create_graph)
+    return kernel_of("output", b, [], list(b.outputs), _outputs(b), create_graph)
 
 
 def compile_vjp(
-    program: Program,
-    inputs: Sequence[tuple[str, bool]],
-    constants: Sequence[tuple[str, bool]] = (),
-    create_graph: bool = False,
+    program: Program, inputs: Kinds, constants: Kinds = (), create_graph: bool = False, batched: bool = False
 ) -> Kernel:
     """Outputs and the vector-Jacobian products of cotangents ``u``/``u_i`` (one per output)."""
-    b = built(program, inputs, constants)
-    taken = {n for n, _ in (*inputs, *constants)}
-    is_complex = any(c for _, c in (*inputs, *constants))
-    us = [symbol(n, is_complex) for n in cotangent_names(len(b.outputs), b.is_tuple, taken)]
-    vjps = reverse.vjp(b.outputs, b.inputs, us)
-    return kernel_of("vjp", b, us, [*b.outputs, *vjps], _outputs_and(b, "vjp", vjps), create_graph)
+    d = derive_mode(program, inputs, constants, "vjp")
+    b = d.as_built()
+    return kernel_of("vjp", b, d.tangents, [*b.outputs, *d.jvps], _outputs_and(b, "vjp", d.jvps), create_graph, batched)
 
 
 def compile_hvp(
-    program: Program,
-    inputs: Sequence[tuple[str, bool]],
-    constants: Sequence[tuple[str, bool]] = (),
-    create_graph: bool = False,
+    program: Program, inputs: Kinds, constants: Kinds = (), create_graph: bool = False, batched: bool = False
 ) -> Kernel:
     """The output, its gradient, and the gradient's jvp along tangents ``v_NAME``: the
     Hessian-vector product, forward over reverse (one symbolic pass more than the gradient)."""
     d = derive_mode(program, inputs, constants, "hvp")
-    b, grads = Built(d.inputs, d.constants, d.outputs, d.is_tuple, d.notes), d.gradients
+    b, grads = d.as_built(), d.gradients
     results = _outputs_and(b, "gradient", grads)
     products = result_names("product", len(d.jvps), len(d.jvps) != 1)
     results += [Result(name, ("arg", j)) for j, name in enumerate(products)]
-    return kernel_of("hvp", b, d.tangents, [*b.outputs, *grads, *d.jvps], results, create_graph)
+    return kernel_of("hvp", b, d.tangents, [*b.outputs, *grads, *d.jvps], results, create_graph, batched)
 
 
-#: the compiler of each mode: ``(program, inputs, constants, create_graph, *extra) -> Kernel``
+#: the compiler of each mode: ``(program, inputs, constants, create_graph, *extra) -> Kernel``;
+#: for jvp, vjp and hvp the one extra is ``batched``
 COMPILERS = {"output": compile_outputs, "jvp": compile_jvp, "vjp": compile_vjp, "hvp": compile_hvp}

@@ -62,8 +62,6 @@ class Kernel(NamedTuple):
     graph: tuple[str, ...] | None
     #: the first operation that mixes rows of axis 0, in FUNC's language ("" when row_wise)
     row_breaker: str = ""
-    #: the extras may carry one leading axis more (a batch): one evaluation serves them all
-    batchable: bool = False
     #: what stderr says once per call: a disputed spelling read without a hint of its library
     notes: tuple[str, ...] = ()
     #: where the kernel is not row-wise but each result is either row-wise or a reduction over

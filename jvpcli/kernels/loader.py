@@ -10,12 +10,12 @@ from typing import Any
 import numpy as np
 
 from jvpcli.errors import MissingDependencyError
-from jvpcli.kernels import runtime
+from jvpcli.kernels import batch, runtime
 
 
 def namespace(text: str) -> dict[str, Any]:
     """What the generated source refers to; scipy only when it is used."""
-    ns: dict[str, Any] = {"numpy": np, "_rt": runtime}
+    ns: dict[str, Any] = {"numpy": np, "_rt": runtime, "_bt": batch}
     if "scipy." in text:
         ns["scipy"] = _scipy()
     return ns

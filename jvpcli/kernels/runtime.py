@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
@@ -86,8 +88,8 @@ def sum_of(
     """
     a = np.asarray(a)
     operands = (a,) if b is None else (a, np.asarray(b))
-    axes = _axes(a, axis)
     fast = a.dtype.char in "fd" and a.size > 0 and all(x.shape == a.shape and x.dtype == a.dtype for x in operands)
+    axes = _axes(a, axis) if fast else ()  # of a alone: b may broadcast it to more axes
     if fast and axes == (a.ndim - 1,):
         total = _sum_last(operands, None if out is None else out[..., 0] if keepdims else out)
         count = a.shape[-1]
@@ -340,6 +342,12 @@ def _spec(kind: str, arrays: tuple) -> str:
         right = "...jk" if b > 1 else "j"
         out = ("..." if max(a, b) > 1 else "") + ("i" if a > 1 else "") + ("k" if b > 1 else "")
         return f"{left},{right}->{out}"
+    if kind == "inner":  # the last axes contracted, the others side by side
+        a, b = (np.ndim(x) for x in arrays)
+        if a == 0 or b == 0:
+            return f"{_LETTERS[:a]},{_LETTERS[a : a + b]}->{_LETTERS[: a + b]}"
+        left, right = _LETTERS[: a - 1] + "z", _LETTERS[a - 1 : a + b - 2] + "z"
+        return f"{left},{right}->{left[:-1]}{right[:-1]}"
     if kind == "dot":
         a, b = (np.ndim(x) for x in arrays)
         if a == 0 or b == 0:
@@ -370,7 +378,12 @@ def contract_t(g: np.ndarray, *operands: np.ndarray, kind: str = "matmul", part:
     ]
     present = set(_tokens(out)) | {t for s, _ in others for t in _tokens(s)}
     kept = [t for t in target if t in present]
-    value = np.einsum(f"{','.join([out] + [s for s, _ in others])}->{''.join(kept)}", g, *(x for _, x in others))
+    # broadcast axes ('...') this operand lacks are summed: numpy's einsum cannot drop them
+    summed = "..." in present and "..." not in kept
+    spec = f"{','.join([out] + [s for s, _ in others])}->{'...' if summed else ''}{''.join(kept)}"
+    value = np.einsum(spec, g, *(x for _, x in others))
+    if summed:
+        value = np.sum(value, axis=tuple(range(value.ndim - len(kept))))
     like = operands[part]
     if len(kept) != len(target):  # an index summed in this operand alone: broadcast back
         ellipsis = value.ndim - len([t for t in kept if t != "..."])
@@ -383,6 +396,20 @@ def contract_t(g: np.ndarray, *operands: np.ndarray, kind: str = "matmul", part:
                 shape.append(next(dims) if t in present else 1)
         value = np.reshape(value, shape)
     return sum_like(value, like)
+
+
+def gather_t(g: np.ndarray, like: np.ndarray, op: Callable, *indices: np.ndarray) -> np.ndarray:
+    """The transpose of a selection ``op`` (each result element one element of x): ``g``
+    added where each element was taken from, the positions being ``op`` of the positions."""
+    shape = np.shape(like)
+    count = int(np.prod(shape))
+    taken = np.asarray(op(np.arange(count).reshape(shape), *indices))
+    positions, g = taken.reshape(-1), np.broadcast_to(g, taken.shape).reshape(-1)
+    if np.iscomplexobj(g):
+        added = np.bincount(positions, g.real, count) + 1j * np.bincount(positions, g.imag, count)
+    else:
+        added = np.bincount(positions, g, count)
+    return added.astype(np.result_type(g, 0.0), copy=False).reshape(shape)
 
 
 def _conj(x: np.ndarray) -> np.ndarray:

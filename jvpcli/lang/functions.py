@@ -244,8 +244,8 @@ register("hypot", elementwise=True)(lambda x, y: hypot(array(x), array(y)))
 register("maximum", elementwise=True)(lambda x, y: o.ArrayMaximum.make(array(x), array(y)))
 register("minimum", elementwise=True)(lambda x, y: o.ArrayMinimum.make(array(x), array(y)))
 register("polygamma", elementwise=True)(lambda n, x: sp.polygamma(integer(n, "n"), array(x)))
-register("zeros_like", elementwise=True)(lambda x: o.ArrayLike.make(sp.S.Zero, array(x)))
-register("ones_like", elementwise=True)(lambda x: o.ArrayLike.make(sp.S.One, array(x)))
+register("zeros_like", elementwise=True)(lambda x: o.fresh_like(sp.S.Zero, array(x)))
+register("ones_like", elementwise=True)(lambda x: o.fresh_like(sp.S.One, array(x)))
 
 
 @register("clip clamp", elementwise=True)
@@ -480,7 +480,7 @@ def _literal(value: Any) -> Any:
         return tuple(_literal(v) for v in value)
     if isinstance(value, sp.Integer):
         return int(value)
-    if value is None or isinstance(value, (str, int)):
+    if value is None or isinstance(value, (str, int, bool)):
         return value
     raise ArgError(f"unexpected parameter {value!r}")
 
@@ -514,6 +514,15 @@ def _contract_t(g: Any, *operands: Any, kind: Any = "matmul", part: Any = 0) -> 
     if not 0 <= index < len(operands):
         raise ArgError("contract_t(): part must name one of the operands")
     return o.ArrayContractT.make(array(g), *(array(a) for a in operands), kind=kind, part=index)
+
+
+@register("gather_t", method=False)
+def _gather_t(g: Any, like: Any, op: Any, params: Any, *indices: Any) -> sp.Expr:
+    """A selection's transpose, printed with its op's class name and parameters."""
+    cls = getattr(o, op, None) if isinstance(op, str) and op.startswith("Array") else None
+    if not (isinstance(cls, type) and issubclass(cls, o.ArrayOp) and cls.params):
+        raise ArgError("gather_t(): op names a selection (ArrayTakeAlong, ArrayTile, ...)")
+    return o.ArrayGatherT.make(array(g), array(like), *(array(i) for i in indices), op=cls, params=_literal(params))
 
 
 CONSTANTS: dict[str, Any] = {"pi": sp.pi, "e": sp.E, "inf": sp.oo, "nan": sp.nan, "newaxis": None}

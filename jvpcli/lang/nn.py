@@ -9,6 +9,8 @@ Registered into ``functions.FUNCTIONS``.
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from typing import Any
 
 import sympy as sp
@@ -164,54 +166,56 @@ def _soft_margin(x: Any, target: Any, size_average: Any = None, reduce: Any = No
     return _reduced(o.ArraySoftplus.make(-array(target, "target") * array(x)), reduction, size_average, reduce)
 
 
-def _classification(
-    logp: sp.Expr, x: sp.Expr, target: Any, weight: Any, ignore_index: Any, reduction: Any, smoothing: Any
-) -> sp.Expr:
-    """``-sum(T * w * logp)`` over classes, T the (smoothed) targets in class-last layout."""
-    target = array(target, "target")
-    ignore = integer(ignore_index, "ignore_index")
-    smooth = float(_number(smoothing, "label_smoothing"))
-    rows = o.ArrayClassTargets.make(target, x, ignore_index=ignore, smoothing=smooth, tangent=False)
-    w = sp.S.One if weight is None else array(weight, "weight")
-    loss = -o.ArraySum.make(rows * w * logp, axis=-1, keepdims=False)
-    if reduction == "mean":
-        return o.ArraySum.make(loss, axis=None, keepdims=False) / o.ArrayClassCount.make(
-            target, x, w, ignore_index=ignore
-        )
-    return _reduced(loss, reduction)
+def _class_loss(logits: bool) -> Callable[..., sp.Expr]:
+    """cross_entropy (``logits``: x's log_softmax over classes) and nll_loss (x is it):
+    ``-sum(T * w * logp)`` over classes, T the (smoothed) targets in class-last layout.
+    Class-index targets (one fewer axis than x) or probability targets (x's shape), as torch."""
+
+    def loss(
+        x: Any,
+        target: Any,
+        weight: Any = None,
+        size_average: Any = None,
+        ignore_index: Any = -100,
+        reduce: Any = None,
+        reduction: Any = "mean",
+        label_smoothing: Any = 0.0,
+    ) -> sp.Expr:
+        _reduced(sp.S.Zero, reduction, size_average, reduce)  # checks the reduction arguments
+        x = array(x)
+        logp = o.ArrayClassLast.make(x, inverse=False)
+        logp = o.ArrayLogSoftmax.make(logp, axis=-1) if logits else logp
+        target = array(target, "target")
+        ignore = integer(ignore_index, "ignore_index")
+        smooth = float(_number(label_smoothing, "label_smoothing"))
+        rows = o.ArrayClassTargets.make(target, x, ignore_index=ignore, smoothing=smooth, tangent=False)
+        w = sp.S.One if weight is None else array(weight, "weight")
+        per_row = -o.ArraySum.make(rows * w * logp, axis=-1, keepdims=False)
+        if reduction == "mean":
+            return o.ArraySum.make(per_row, axis=None, keepdims=False) / o.ArrayClassCount.make(
+                target, x, w, ignore_index=ignore
+            )
+        return _reduced(per_row, reduction)
+
+    return loss
 
 
-@register("cross_entropy")
-def _cross_entropy(
-    x: Any,
-    target: Any,
-    weight: Any = None,
-    size_average: Any = None,
-    ignore_index: Any = -100,
-    reduce: Any = None,
-    reduction: Any = "mean",
-    label_smoothing: Any = 0.0,
-) -> sp.Expr:
-    """Class-index targets (one fewer axis than x) or probability targets (x's shape), as torch."""
-    _reduced(sp.S.Zero, reduction, size_average, reduce)  # checks the reduction arguments
-    x = array(x)
-    logp = o.ArrayLogSoftmax.make(o.ArrayClassLast.make(x, inverse=False), axis=-1)
-    return _classification(logp, x, target, weight, ignore_index, reduction, label_smoothing)
+def _without(fn: Callable[..., sp.Expr], name: str) -> Callable[..., sp.Expr]:
+    """``fn`` under its signature less parameter ``name`` (which keeps its default): the
+    signature is what a FUNC call is bound against (``functions.Builtin``)."""
+
+    def call(*args: Any, **kwargs: Any) -> sp.Expr:
+        return fn(*args, **kwargs)
+
+    signature = inspect.signature(fn)
+    call.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[p for p in signature.parameters.values() if p.name != name]
+    )
+    return call
 
 
-@register("nll_loss")
-def _nll_loss(
-    x: Any,
-    target: Any,
-    weight: Any = None,
-    size_average: Any = None,
-    ignore_index: Any = -100,
-    reduce: Any = None,
-    reduction: Any = "mean",
-) -> sp.Expr:
-    _reduced(sp.S.Zero, reduction, size_average, reduce)
-    x = array(x)
-    return _classification(o.ArrayClassLast.make(x, inverse=False), x, target, weight, ignore_index, reduction, 0.0)
+register("cross_entropy")(_class_loss(logits=True))
+register("nll_loss")(_without(_class_loss(logits=False), "label_smoothing"))  # torch's has no label_smoothing
 
 
 @register("binary_cross_entropy")

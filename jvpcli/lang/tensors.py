@@ -6,6 +6,7 @@ Registered into ``functions.FUNCTIONS``, the one list of names FUNC may call.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -238,7 +239,7 @@ register("roll")(
         axis=axis_arg(axis),
     )
 )
-register("expand_as")(lambda x, y: o.ArrayLike.make(array(x), array(y, "other")))
+register("expand_as")(lambda x, y: o.fresh_like(array(x), array(y, "other")))
 
 
 @register("expand")
@@ -364,7 +365,7 @@ PRECISION = ("", "")
 
 def _fill(shape: tuple | Shape, value: Any, dtype: Any, floats: str = "float64") -> sp.Expr:
     if isinstance(shape, Shape):  # zeros(x.shape), ones(x.size())
-        return o.ArrayLike.make(array(value, "fill_value"), shape.x)
+        return o.fresh_like(array(value, "fill_value"), shape.x)
     template, slots = dynamic(shape, "a size")
     number = value if isinstance(value, bool) else _number(array(value, "fill_value"))
     default = {bool: "bool_", int: "int64", complex: "complex128"}.get(type(number), floats)
@@ -399,65 +400,48 @@ register("ones", method=False, torch=_filled(1.0, "float32"), readings=PRECISION
 register("zeros", method=False, torch=_filled(0.0, "float32"), readings=PRECISION)(_filled(0.0, "float64"))
 
 
-def _full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: Any = False) -> sp.Expr:
-    return _fill(_shape_of((size,), None), fill_value, dtype)
+def _full(floats: str) -> Callable[..., sp.Expr]:
+    """full, whose float fill gives ``floats`` (numpy's float64, torch's float32)."""
+
+    def full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: Any = False) -> sp.Expr:
+        return _fill(_shape_of((size,), None), fill_value, dtype, floats)
+
+    return full
 
 
-def _torch_full(
-    size: Any, fill_value: Any, dtype: Any = None, device: Any = None, requires_grad: Any = False
-) -> sp.Expr:
-    return _fill(_shape_of((size,), None), fill_value, dtype, "float32")
-
-
-register("full", method=False, torch=_torch_full, readings=PRECISION)(_full)
+register("full", method=False, torch=_full("float32"), readings=PRECISION)(_full("float64"))
 
 
 register("full_like", elementwise=True)(
-    lambda x, fill_value, dtype=None: o.ArrayLike.make(array(fill_value, "fill_value"), array(x))
+    lambda x, fill_value, dtype=None: o.fresh_like(array(fill_value, "fill_value"), array(x))
 )
 
 
-def _arange_of(
-    start: Any,
-    stop: Any = None,
-    step: Any = 1,
-    dtype: Any = None,
-    device: Any = None,
-    requires_grad: Any = False,
-    floats: str = "float64",
-) -> sp.Expr:
-    if stop is None:
-        start, stop = sp.S.Zero, start
-    bounds = []
-    slots: list[sp.Expr] = []
-    for v in (start, stop, step):
-        v = array(v, "arange's bounds")
-        if v.is_Number:
-            bounds.append(_number(v))
-        else:
-            bounds.append(o.Slot(len(slots)))
-            slots.append(v)
-    name = _dtype(dtype) or (floats if any(isinstance(b, float) for b in bounds) else "int64")
-    return o.ArrayArange.make(*slots, start=bounds[0], stop=bounds[1], step=bounds[2], dtype=name)
+def _arange(floats: str) -> Callable[..., sp.Expr]:
+    """arange, whose float bounds give ``floats`` (numpy's float64, torch's float32)."""
+
+    def arange(
+        start: Any, stop: Any = None, step: Any = 1, dtype: Any = None, device: Any = None, requires_grad: Any = False
+    ) -> sp.Expr:
+        if stop is None:
+            start, stop = sp.S.Zero, start
+        bounds = []
+        slots: list[sp.Expr] = []
+        for v in (start, stop, step):
+            v = array(v, "arange's bounds")
+            if v.is_Number:
+                bounds.append(_number(v))
+            else:
+                bounds.append(o.Slot(len(slots)))
+                slots.append(v)
+        name = _dtype(dtype) or (floats if any(isinstance(b, float) for b in bounds) else "int64")
+        return o.ArrayArange.make(*slots, start=bounds[0], stop=bounds[1], step=bounds[2], dtype=name)
+
+    return arange
 
 
-def _arange(n: Any) -> sp.Expr:
-    return _arange_of(n)
-
-
-def _torch_arange(
-    start: Any, stop: Any = None, step: Any = 1, dtype: Any = None, device: Any = None, requires_grad: Any = False
-) -> sp.Expr:
-    return _arange_of(start, stop, step, dtype, floats="float32")
-
-
-def _numpy_arange(
-    start: Any, stop: Any = None, step: Any = 1, dtype: Any = None, device: Any = None, requires_grad: Any = False
-) -> sp.Expr:
-    return _arange_of(start, stop, step, dtype)
-
-
-register("arange", method=False, torch=_torch_arange, readings=PRECISION)(_numpy_arange)
+_numpy_arange = _arange("float64")
+register("arange", method=False, torch=_arange("float32"), readings=PRECISION)(_numpy_arange)
 
 
 register("clamp_min", elementwise=True)(lambda x, lo: FUNCTIONS["clip"](x, lo=lo))
@@ -481,7 +465,7 @@ def _one_hot(x: Any, num_classes: Any = -1) -> sp.Expr:
     if classes < 0:
         raise ArgError("one_hot(): give num_classes (jvpcli does not read it from the data)", "num_classes")
     index = o.ArrayIndex.make(array(x), index=("...", None))
-    return o.ArrayCompare.make(index, _arange(classes), op="==")
+    return o.ArrayCompare.make(index, _numpy_arange(classes), op="==")
 
 
 def eye(n: Any, m: Any = None, dtype: Any = None, floats: str = "float64") -> sp.Expr:
@@ -492,8 +476,8 @@ def eye(n: Any, m: Any = None, dtype: Any = None, floats: str = "float64") -> sp
     if n.is_Number and m.is_Number:
         kept = None if name == "float64" else name
         return o.ArrayEye.make(N=integer(n, "n"), M=integer(m, "m") if m != n else None, dtype=kept)
-    rows = o.ArrayIndex.make(_arange(n), index=(("slice", None, None, None), None))
-    return o.ArrayCast.make(o.ArrayCompare.make(rows, _arange(m), op="=="), dtype=name)
+    rows = o.ArrayIndex.make(_numpy_arange(n), index=(("slice", None, None, None), None))
+    return o.ArrayCast.make(o.ArrayCompare.make(rows, _numpy_arange(m), op="=="), dtype=name)
 
 
 register(

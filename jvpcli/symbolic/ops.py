@@ -217,6 +217,13 @@ class ArrayLike(ArrayOp):
         return "(" + " + ".join(terms) + ")"
 
 
+def fresh_like(value: Any, like: Any) -> sp.Expr:
+    """``value`` shaped like ``like``, made afresh (``zeros_like``, ``full_like``, ``expand_as``'s
+    template): ``like`` lends its shape only, so torch's graph does not connect it (``detach``);
+    a bare ``ArrayLike`` is a cancellation (``x - x``), which torch's graph keeps."""
+    return ArrayLike.make(value, ArrayDetach.make(like))
+
+
 # ---- reductions ------------------------------------------------------------------
 _AXIS = ("axis", "keepdims")
 
@@ -542,6 +549,33 @@ class ArrayContractT(ArrayTransposeOp):
     @property
     def operands(self) -> int:  # type: ignore[override]
         return len(self.arrays) - 1
+
+
+def op_lambda(printer: Any, op: type[ArrayOp], params: tuple, arrays: int) -> str:
+    """``lambda _b0, _b1, ...: OP(_b0, _b1, ...)``: an op as a function of its arrays, for a
+    helper that applies it to arrays of its own (slices of a batch, positions)."""
+    names = [f"_b{i}" for i in range(arrays)]
+    return f"lambda {', '.join(names)}: {printer._print(op(*map(sp.Symbol, names), Static(params)))}"
+
+
+class ArrayGatherT(ArrayTransposeOp):
+    """The transpose of a *selection* (each element of its result is one element of x:
+    take_along, tile, repeat, a piece, advanced indexing): ``g`` added at the positions of
+    ``like`` it was taken from. ``gather_t(g, like, *indices)`` with the op and its
+    parameters kept; the positions are the op applied to the positions themselves."""
+
+    params, numpy_name, func_name = ("op", "params"), "_rt.gather_t", "gather_t"
+
+    def _text(self, printer: Any, name: str, op: str) -> str:
+        g, like, *rest = (printer._print(a) for a in self.arrays)
+        return f"{name}({', '.join([g, like, op, *rest])})"
+
+    def _numpycode(self, printer: Any) -> str:
+        op = op_lambda(printer, self.param("op"), self.param("params"), 1 + len(self.arrays) - 2)
+        return self._text(printer, self.numpy_name, op)
+
+    def _funccode(self, printer: Any) -> str:
+        return self._text(printer, self.func_name, f"{self.param('op').__name__!r}, {self.param('params')!r}")
 
 
 def value_args(node: Basic) -> tuple:

@@ -19,7 +19,7 @@ import sympy as sp
 from jvpcli.symbolic import dag
 from jvpcli.symbolic import ops as o
 from jvpcli.symbolic.derive import NoRuleError, entry_for
-from jvpcli.symbolic.rules import NonLinearError, NotTransposed
+from jvpcli.symbolic.rules import NonLinearError
 from jvpcli.symbolic.shapes import leaves
 
 
@@ -138,6 +138,4 @@ def vjp(outputs: Sequence[sp.Expr], inputs: Sequence[sp.Symbol], cotangents: Seq
                 work.transpose(node, body, ct, cts)
     except NonLinearError as exc:  # pragma: no cover - a rule that is not linear in its tangents
         raise NoRuleError(f"a JVP rule gave an expression that is not linear: {exc}") from None
-    except NotTransposed as exc:
-        raise NoRuleError(f"reverse mode does not support {exc} yet") from None
     return [cts.get(tangent[x], sp.S.Zero) if x in tangent else sp.S.Zero for x in inputs]

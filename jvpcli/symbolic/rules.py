@@ -28,7 +28,9 @@ from typing import NamedTuple, Protocol
 import sympy as sp
 from sympy.codegen.cfunctions import exp2, expm1, hypot, log1p, log2, log10
 
+from jvpcli.symbolic import batch_rules as b
 from jvpcli.symbolic import ops as o
+from jvpcli.symbolic.batch_rules import BatchRule
 
 Shaped = Callable[[sp.Expr, sp.Expr], sp.Expr]
 Rule = Callable[[sp.Expr, Sequence[sp.Expr], Shaped], sp.Expr]
@@ -64,11 +66,43 @@ class Entry(NamedTuple):
     #: over axis 0 (or every axis), how its results on blocks of rows make the whole one:
     #: "sum" (added up) or "mean" (added up, each weighted by its rows); None: they do not
     over_rows: str | None = None
+    #: how an op that is not elementwise acts on a batch (``batch_rules.py``); elementwise
+    #: ops need none: their batched operands are lifted to the others' rank
+    batch: BatchRule | None = None
+    #: what torch's autograd graph makes of it (one of ``TORCH_KINDS``), which is what
+    #: ``strict`` follows (``symbolic/connect.py``); None: read from the JVP rule
+    torch: str | None = None
+
+
+#: how torch's backward of an op connects its gradients: "cut", no gradient flows (integer
+#: or boolean results, detach); "flat", a gradient of zeros made afresh, connected to nothing
+#: (floor, round); "linear", the cotangent moved, masked or summed (add, sum, where, clip);
+#: "product", the cotangent times the other arguments (mul, matmul); "sign", the cotangent
+#: times a piecewise-constant function of the arguments (relu, abs); "smooth", the cotangent
+#: times a function of every argument
+TORCH_KINDS = ("cut", "flat", "linear", "product", "sign", "smooth")
 
 
 def entries() -> dict[type, Entry]:
-    """The table with every entry a record (an entry may be a bare JVP rule)."""
-    return {op: e if isinstance(e, Entry) else Entry(e) for op, e in RULES.items()}
+    """The table with every entry a record (an entry may be a bare JVP rule) and its ``torch``
+    kind filled in."""
+    out = {}
+    for op, e in RULES.items():
+        entry = e if isinstance(e, Entry) else Entry(e)
+        out[op] = entry if entry.torch is not None else entry._replace(torch=_torch_kind(entry.jvp))
+    return out
+
+
+def _torch_kind(jvp: Rule) -> str:
+    """The kind an entry's JVP rule implies: a rule that is zero drops the gradient, a linear
+    one moves the cotangent, a multilinear one multiplies it by the other arguments."""
+    if jvp is zero:
+        return "cut"
+    if jvp in (linear, first_linear, _add, _like, _where_rule):
+        return "linear"
+    if jvp in (multilinear, _mul, _contract_t_jvp):
+        return "product"
+    return "smooth"
 
 
 def _where(cond: sp.Expr, a: sp.Expr, b: sp.Expr) -> sp.Expr:
@@ -190,6 +224,18 @@ def _like(node: o.ArrayOp, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
     return node.rebuild(d[0], *node.arrays[1:])
 
 
+def _re(node: sp.Expr, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
+    return sp.re(d[0])
+
+
+def _im(node: sp.Expr, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
+    return sp.im(d[0])
+
+
+def _conj(node: sp.Expr, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
+    return sp.conjugate(d[0])
+
+
 def _logaddexp(node: sp.Expr, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
     (a, b, _), (da, db, _) = node.args, d
     return o.ArraySigmoid.make(a - b) * da + o.ArraySigmoid.make(b - a) * db
@@ -248,7 +294,9 @@ def _log_softmax(node: o.ArrayOp, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Ex
 def _norm(node: o.ArrayOp, d: Sequence[sp.Expr], shaped: Shaped) -> sp.Expr:
     x, axis, keepdims = node.arrays[0], node.param("axis"), node.param("keepdims")
     inner = sp.re(sp.conjugate(x) * shaped(d[0], x))
-    return _where(_cmp(node, "==", 0), 0, _sum(inner, axis, keepdims) / node)
+    # torch's 0 where the norm is 0 (x is 0 there, so the sum is too), by a safe divisor: a
+    # where around the quotient would transpose to 0 * (x / 0), NaN, in reverse mode
+    return _sum(inner, axis, keepdims) / _where(_cmp(node, "==", 0), 1, node)
 
 
 def _matmul(*factors: sp.Expr) -> sp.Expr:
@@ -308,10 +356,6 @@ class NonLinearError(ValueError):
     """A product of two tangents: the expression being transposed is not linear."""
 
 
-class NotTransposed(ValueError):
-    """A linear operation whose transpose jvpcli does not have yet."""
-
-
 def _t_mul(node: sp.Expr, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
     if sum(lin) != 1:
         raise NonLinearError(f"{node} is not linear in one factor")
@@ -361,9 +405,35 @@ def _t_transpose(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) 
 
 
 def _t_index(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
-    if len(node.arrays) > 1:
-        raise NotTransposed("an index by arrays (advanced indexing)")
+    if len(node.arrays) > 1:  # indices or sizes known at run time: added where taken from
+        return _t_gather(node, ct, lin, c)
     return [o.ArrayScatter.make(ct, c.like(node.arrays[0]), index=node.param("index")), None]
+
+
+def _t_gather(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
+    """A selection (each result element one element of x): ``ct`` added where it was taken from."""
+    if any(lin[1:]):
+        raise NonLinearError(f"{node}: only its first argument may carry a tangent")
+    x, *indices = node.arrays
+    gathered = o.ArrayGatherT.make(ct, c.like(x), *indices, op=type(node), params=node.args[-1].value)
+    return [gathered, *([None] * len(node.args[1:]))]
+
+
+def _t_gather_t(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
+    """``gather_t``'s transpose in its cotangent: the selection itself."""
+    indices = node.arrays[2:]
+    return [node.param("op")(ct, *indices, o.Static(node.param("params"))), *([None] * len(node.args[1:]))]
+
+
+def _t_cross(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
+    """``<u, a x b> = <a, b x u> = <b, u x a>`` (the triple product is cyclic)."""
+    if sum(lin) != 1:
+        raise NonLinearError(f"{node} is not linear in one operand")
+    a, b = node.arrays
+    axis = node.param("axis")
+    if lin[0]:
+        return [c.fit(o.ArrayCross.make(c.conj(b), ct, axis=axis), a, node), None, None]
+    return [None, c.fit(o.ArrayCross.make(ct, c.conj(a), axis=axis), b, node), None]
 
 
 def _t_self(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
@@ -437,7 +507,7 @@ def _t_contract(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -
     return out
 
 
-_CONTRACTIONS: dict[str, type[o.ArrayOp]] = {"matmul": o.ArrayMatmul, "dot": o.ArrayDot}
+_CONTRACTIONS: dict[str, type[o.ArrayOp]] = {"matmul": o.ArrayMatmul, "dot": o.ArrayDot, "inner": o.ArrayInner}
 
 
 def _t_contract_t(node: o.ArrayOp, ct: sp.Expr, lin: Sequence[bool], c: Context) -> Cotangents:
@@ -501,20 +571,20 @@ RULES: dict[type, Rule | Entry] = {
     # ---- activations -------------------------------------------------------------
     o.ArraySigmoid: unary(_sigmoid),
     o.ArraySoftplus: unary(o.ArraySigmoid.make),
-    o.ArrayRelu: lambda node, d, shaped: _where(_cmp(node.args[0], ">", 0), d[0], 0),
+    o.ArrayRelu: Entry(lambda node, d, shaped: _where(_cmp(node.args[0], ">", 0), d[0], 0), torch="sign"),
     # ---- piecewise ---------------------------------------------------------------
-    sp.Abs: Entry(_abs, func_name="abs"),
-    sp.sign: _sign,
-    sp.floor: zero,
-    sp.ceiling: Entry(zero, func_name="ceil"),
-    o.ArrayRound: zero,
+    sp.Abs: Entry(_abs, func_name="abs", torch="sign"),
+    sp.sign: Entry(_sign, torch="flat"),
+    sp.floor: Entry(zero, torch="flat"),
+    sp.ceiling: Entry(zero, func_name="ceil", torch="flat"),
+    o.ArrayRound: Entry(zero, torch="flat"),
     o.ArrayCompare: zero,
     o.ArrayLogic: zero,
-    o.ArraySize: Entry(zero, by_axis=True),
-    o.ArrayEye: zero,
-    o.ArrayMaximum: _maximum,
-    o.ArrayMinimum: _minimum,
-    o.ArrayClip: _clip,
+    o.ArraySize: Entry(zero, by_axis=True, batch=b.by_axis("axis")),
+    o.ArrayEye: Entry(zero, batch=b.each),
+    o.ArrayMaximum: Entry(_maximum, torch="linear"),  # masks of the cotangent
+    o.ArrayMinimum: Entry(_minimum, torch="linear"),
+    o.ArrayClip: Entry(_clip, torch="linear"),
     o.ArrayWhere: Entry(_where_rule, _t_where),
     o.ArrayLike: Entry(_like, _t_like),
     o.ArrayNamed: Entry(linear, lambda node, ct, lin, c: [ct, None]),  # the identity
@@ -522,79 +592,92 @@ RULES: dict[type, Rule | Entry] = {
     o.ArrayDetach: zero,
     o.ArrayCast: Entry(linear, lambda node, ct, lin, c: [ct, None]),
     # ---- complex -----------------------------------------------------------------
-    sp.re: Entry(lambda node, d, shaped: sp.re(d[0]), lambda node, ct, lin, c: [sp.re(ct)], func_name="real"),
-    sp.im: Entry(lambda node, d, shaped: sp.im(d[0]), lambda node, ct, lin, c: [sp.I * sp.re(ct)], func_name="imag"),
-    sp.conjugate: Entry(
-        lambda node, d, shaped: sp.conjugate(d[0]), lambda node, ct, lin, c: [sp.conjugate(ct)], func_name="conj"
-    ),
+    sp.re: Entry(_re, lambda node, ct, lin, c: [sp.re(ct)], func_name="real", torch="linear"),
+    sp.im: Entry(_im, lambda node, ct, lin, c: [sp.I * sp.re(ct)], func_name="imag", torch="linear"),
+    sp.conjugate: Entry(_conj, lambda node, ct, lin, c: [sp.conjugate(ct)], func_name="conj", torch="linear"),
     sp.arg: Entry(_angle, func_name="angle"),
     # ---- reductions --------------------------------------------------------------
-    o.ArraySum: Entry(linear, _t_sum, by_axis=True, takes_out=True, over_rows="sum"),
-    o.ArrayMean: Entry(linear, _t_sum, by_axis=True, takes_out=True, over_rows="mean"),
+    o.ArraySum: Entry(linear, _t_sum, by_axis=True, takes_out=True, batch=b.reduction, over_rows="sum"),
+    o.ArrayMean: Entry(linear, _t_sum, by_axis=True, takes_out=True, batch=b.reduction, over_rows="mean"),
     o.ArrayProd: Entry(
-        weighted_sum(lambda x, axis: o.ArrayProdExcept.make(x, axis=axis)), by_axis=True, takes_out=True
+        weighted_sum(lambda x, axis: o.ArrayProdExcept.make(x, axis=axis)),
+        by_axis=True,
+        takes_out=True,
+        batch=b.by_axis("axis"),
     ),
-    o.ArrayProdExcept: Entry(_prod_except, by_axis=True),
-    o.ArrayAmax: Entry(_extreme, by_axis=True),
-    o.ArrayAmin: Entry(_extreme, by_axis=True),
-    o.ArrayLogsumexp: Entry(weighted_sum(lambda x, axis: o.ArraySoftmax.make(x, axis=axis)), by_axis=True),
-    o.ArraySoftmax: Entry(_softmax, by_axis=True),
-    o.ArrayLogSoftmax: Entry(_log_softmax, by_axis=True),
-    o.ArrayNorm: Entry(_norm, by_axis=True),
+    o.ArrayProdExcept: Entry(_prod_except, by_axis=True, batch=b.by_axis("axis")),
+    o.ArrayAmax: Entry(_extreme, by_axis=True, torch="linear", batch=b.by_axis("axis")),
+    o.ArrayAmin: Entry(_extreme, by_axis=True, torch="linear", batch=b.by_axis("axis")),
+    o.ArrayLogsumexp: Entry(
+        weighted_sum(lambda x, axis: o.ArraySoftmax.make(x, axis=axis)), by_axis=True, batch=b.by_axis("axis")
+    ),
+    o.ArraySoftmax: Entry(_softmax, by_axis=True, batch=b.by_axis("axis")),
+    o.ArrayLogSoftmax: Entry(_log_softmax, by_axis=True, batch=b.by_axis("axis")),
+    o.ArrayNorm: Entry(_norm, by_axis=True, batch=b.by_axis("axis")),
     # ---- shape -------------------------------------------------------------------
-    o.ArrayCumsum: Entry(linear, _t_cumsum, by_axis=True, takes_out=True),
+    o.ArrayCumsum: Entry(linear, _t_cumsum, by_axis=True, takes_out=True, batch=b.by_axis("axis")),
     o.ArrayFlip: Entry(
-        linear, lambda node, ct, lin, c: [o.ArrayFlip.make(ct, axis=node.param("axis")), None], by_axis=True
+        linear,
+        lambda node, ct, lin, c: [o.ArrayFlip.make(ct, axis=node.param("axis")), None],
+        by_axis=True,
+        batch=b.by_axis("axis"),
     ),
-    o.ArrayReshape: Entry(first_linear, _t_reshape),
-    o.ArraySqueeze: Entry(linear, _t_reshape),
-    o.ArrayExpandDims: Entry(linear, _t_reshape),
-    o.ArrayTranspose: Entry(linear, _t_transpose),
-    o.ArrayBroadcastTo: Entry(linear, lambda node, ct, lin, c: [o.ArraySumLike.make(ct, c.like(node.arrays[0])), None]),
-    o.ArrayIndex: Entry(first_linear, _t_index),
-    o.ArrayConcatenate: Entry(linear, _t_concatenate),
-    o.ArrayStack: Entry(linear, _t_stack),
-    o.ArrayTrace: Entry(linear, _t_trace),
-    o.ArrayDiag: Entry(linear, _t_diag),
-    o.ArrayFlatten: Entry(linear, _t_reshape),
-    o.ArrayDiagonal: Entry(linear, _t_diagonal),
-    o.ArrayTril: Entry(linear, _t_self),
-    o.ArrayTriu: Entry(linear, _t_self),
-    o.ArraySwapaxes: Entry(linear, _t_self),
-    o.ArrayRoll: Entry(linear, _t_roll),
-    # linear, not yet transposed (reverse mode refuses them: tests.test_family.NOT_YET_TRANSPOSED)
-    o.ArrayTakeAlong: first_linear,
-    o.ArrayTile: linear,
-    o.ArrayRepeat: linear,
-    o.ArrayClassLast: linear,
-    o.ArrayPiece: linear,
-    o.ArrayVectorOnly: linear,
+    o.ArrayReshape: Entry(first_linear, _t_reshape, batch=b.shaped),
+    o.ArraySqueeze: Entry(linear, _t_reshape, batch=b.shaped),
+    o.ArrayExpandDims: Entry(linear, _t_reshape, batch=b.shaped),
+    o.ArrayTranspose: Entry(linear, _t_transpose, batch=b.transpose),
+    o.ArrayBroadcastTo: Entry(
+        linear, lambda node, ct, lin, c: [o.ArraySumLike.make(ct, c.like(node.arrays[0])), None], batch=b.shaped
+    ),
+    o.ArrayIndex: Entry(first_linear, _t_index, batch=b.index),
+    o.ArrayConcatenate: Entry(linear, _t_concatenate, batch=b.each),
+    o.ArrayStack: Entry(linear, _t_stack, batch=b.each),
+    o.ArrayTrace: Entry(linear, _t_trace, batch=b.by_axis("axis1", "axis2")),
+    o.ArrayDiag: Entry(linear, _t_diag, batch=b.each),
+    o.ArrayFlatten: Entry(linear, _t_reshape, batch=b.shaped),
+    o.ArrayDiagonal: Entry(linear, _t_diagonal, batch=b.by_axis("axis1", "axis2")),
+    o.ArrayTril: Entry(linear, _t_self, batch=b.each),
+    o.ArrayTriu: Entry(linear, _t_self, batch=b.each),
+    o.ArraySwapaxes: Entry(linear, _t_self, batch=b.by_axis("axis1", "axis2")),
+    o.ArrayRoll: Entry(linear, _t_roll, batch=b.by_axis("axis")),
+    # selections: transposed by adding the cotangent where each element was taken from
+    o.ArrayTakeAlong: Entry(first_linear, _t_gather, batch=b.each),
+    o.ArrayTile: Entry(linear, _t_gather, batch=b.each),
+    o.ArrayRepeat: Entry(linear, _t_gather, batch=b.each),
+    o.ArrayClassLast: Entry(linear, _t_gather, batch=b.each),
+    o.ArrayPiece: Entry(linear, _t_gather, batch=b.each),
+    o.ArrayVectorOnly: Entry(linear, lambda node, ct, lin, c: [ct, None], batch=b.each),
     # ---- constants and indices -----------------------------------------------------
-    o.ArrayArgmax: zero,
-    o.ArrayArgmin: zero,
-    o.ArrayArgsort: zero,
-    o.ArrayNdim: zero,
-    o.ArrayConstant: zero,
-    o.ArrayFull: zero,
-    o.ArrayArange: zero,
-    o.ArrayClassCount: zero,
-    o.ArrayClassTargets: _class_targets,
+    o.ArrayArgmax: Entry(zero, batch=b.by_axis("axis")),
+    o.ArrayArgmin: Entry(zero, batch=b.by_axis("axis")),
+    o.ArrayArgsort: Entry(zero, batch=b.by_axis("axis")),
+    o.ArrayNdim: Entry(zero, batch=b.each),
+    o.ArrayConstant: Entry(zero, batch=b.each),
+    o.ArrayFull: Entry(zero, batch=b.each),
+    o.ArrayArange: Entry(zero, batch=b.each),
+    o.ArrayClassCount: Entry(zero, batch=b.each),
+    o.ArrayClassTargets: Entry(_class_targets, batch=b.each),
     # ---- linear algebra ----------------------------------------------------------
-    o.ArrayMatmul: Entry(multilinear, _t_contract),
-    o.ArrayDot: Entry(multilinear, _t_contract),
-    o.ArrayEinsum: Entry(multilinear, _t_contract),
-    o.ArrayDet: _det,
-    o.ArrayInv: _inv,
+    o.ArrayMatmul: Entry(multilinear, _t_contract, batch=b.helper("matmul")),
+    o.ArrayDot: Entry(multilinear, _t_contract, batch=b.helper("dot")),
+    o.ArrayEinsum: Entry(multilinear, _t_contract, batch=b.einsum),
+    o.ArrayDet: Entry(_det, batch=b.stacked),
+    o.ArrayInv: Entry(_inv, batch=b.stacked),
     # ---- transposes (linear in their first argument; the others are shape witnesses) ----
-    o.ArraySumLike: Entry(first_linear, lambda node, ct, lin, c: [o.ArrayLike.make(ct, c.like(node.arrays[0])), None]),
-    o.ArrayReshapeLike: Entry(first_linear, _t_reshape),
-    o.ArrayScatter: Entry(first_linear, _t_scatter),
-    o.ArrayConcatPart: Entry(first_linear, _t_concat_part),
-    o.ArrayTraceLike: Entry(first_linear, _t_trace_like),
-    o.ArrayDiagLike: Entry(first_linear, _t_diag),
-    o.ArrayContractT: Entry(_contract_t_jvp, _t_contract_t),
-    o.ArraySolve: Entry(_solve, _t_solve),
-    o.ArrayCholesky: _cholesky,
-    o.ArrayCross: multilinear,
-    o.ArrayInner: multilinear,
+    o.ArraySumLike: Entry(
+        first_linear,
+        lambda node, ct, lin, c: [o.ArrayLike.make(ct, c.like(node.arrays[0])), None],
+        batch=b.helper("sum_like"),
+    ),
+    o.ArrayReshapeLike: Entry(first_linear, _t_reshape, batch=b.shaped),
+    o.ArrayScatter: Entry(first_linear, _t_scatter, batch=b.each),
+    o.ArrayConcatPart: Entry(first_linear, _t_concat_part, batch=b.each),
+    o.ArrayTraceLike: Entry(first_linear, _t_trace_like, batch=b.each),
+    o.ArrayDiagLike: Entry(first_linear, _t_diag, batch=b.each),
+    o.ArrayContractT: Entry(_contract_t_jvp, _t_contract_t, batch=b.helper("contract_t", params=True)),
+    o.ArraySolve: Entry(_solve, _t_solve, batch=b.each),
+    o.ArrayCholesky: Entry(_cholesky, batch=b.stacked),
+    o.ArrayCross: Entry(multilinear, _t_cross, batch=b.each),
+    o.ArrayInner: Entry(multilinear, _t_contract, batch=b.each),
+    o.ArrayGatherT: Entry(first_linear, _t_gather_t, batch=b.each),
 }

@@ -89,27 +89,6 @@ def row_reductions(exprs: Iterable[sp.Basic]) -> tuple[tuple[str, frozenset], ..
     return tuple(out)
 
 
-def carries_a_leading_axis(exprs: Iterable[sp.Basic], extras: Iterable[sp.Symbol]) -> bool:
-    """Every operation on ``extras`` (tangents) keeps a leading axis they gain apart, so one
-    evaluation serves a batch of them: elementwise work, reductions and scans over axes
-    counted from the end, ``...``-prefixed indexing. numpy's broadcasting does the rest."""
-    moving: set[sp.Basic] = set(extras)
-    for node in dag.nodes(exprs):
-        if node in moving or not any(a in moving for a in node.args):
-            continue
-        moving.add(node)
-        if not isinstance(node, ArrayOp) or node.elementwise:
-            continue
-        if isinstance(node, BY_AXIS):
-            axis = node.param("axis")
-            axes = axis if isinstance(axis, tuple) else (axis,)
-            if axis is None or not axes or not all(isinstance(a, int) and a < 0 for a in axes):
-                return False
-        elif not (isinstance(node, o.ArrayIndex) and node.param("index")[:1] == ("...",)):
-            return False
-    return True
-
-
 def keep_leaves(
     expr: sp.Expr, expected: Iterable[sp.Basic], renamed: Mapping[sp.Symbol, sp.Symbol] | None = None
 ) -> sp.Expr:
