@@ -62,6 +62,9 @@ class Options(NamedTuple):
     scheduler: str | None = None
     #: how to read the spellings numpy and torch dispute: 'numpy', 'torch', or None (the text's hints)
     dialect: str | None = None
+    #: 'output' or 'jvp': only that half is needed, and a streamed evaluation leaves the other
+    #: unwritten (``None`` in the result); None: both
+    only: str | None = None
 
 
 DEFAULTS = Options()
@@ -161,8 +164,9 @@ def jvp_at(program: Program, point: Point, options: Options = DEFAULTS) -> JvpRe
     if options.strict:
         strict_of(program, point.inputs, point.constants).jvp(options.create_graph)
     xs, ts, cs = (list(group.values()) for group in (point.inputs, point.tangents, point.constants))
-    results = run_named(kernel, program, point, [*xs, *ts, *cs], options)
-    n = len(results) // 2
+    n = len(kernel.results) // 2
+    wanted = [options.only != "jvp"] * n + [options.only != "output"] * n
+    results = run_named(kernel, program, point, [*xs, *ts, *cs], options, wanted)
     pick = tuple if kernel.is_tuple else (lambda items: items[0])
     graph = None
     if kernel.graph is not None:
@@ -179,13 +183,20 @@ def read_as(program: Program, dialect: str | None) -> Program:
     return program if dialect is None or program.dialect == dialect else program._replace(dialect=dialect)
 
 
-def run_named(kernel: Kernel, program: Program, point: Point, args: Sequence[Any], options: Options) -> list:
+def run_named(
+    kernel: Kernel,
+    program: Program,
+    point: Point,
+    args: Sequence[Any],
+    options: Options,
+    wanted: Sequence[bool] | None = None,
+) -> list:
     """``run``, with a failure numpy reports named as the FUNC operation it is (with a caret);
     each of the kernel's notes (a disputed spelling read without a hint) once on stderr."""
     for note in kernel.notes:
         warnings.warn(note, DialectNote, stacklevel=4)
     try:
-        return run(kernel, args, options)
+        return run(kernel, args, options, wanted)
     except (ShapeError, ComputeError) as exc:
         small = sum(a.nbytes for a in args if isinstance(a, Rows)) <= DIAGNOSED_BYTES
         if not small or "stream" in str(exc):  # streamed work has its own messages
@@ -201,22 +212,21 @@ def run_named(kernel: Kernel, program: Program, point: Point, args: Sequence[Any
         raise type(exc)(message) from None
 
 
-def run(kernel: Kernel, args: Sequence[Any], options: Options = DEFAULTS) -> list[np.ndarray]:
+def run(kernel: Kernel, args: Sequence[Any], options: Options = DEFAULTS, wanted: Sequence[bool] | None = None) -> list:
     """The kernel's results: in memory, or streamed by blocks of rows where an argument is
     ``Rows`` and the work is larger than the memory budget (``engine.stream``), or as tasks
-    of a dask cluster (``engine.dask``)."""
+    of a dask cluster (``engine.dask``). A streamed result not ``wanted`` is ``None``."""
+    how = (options.threads, options.memory, options.spool, options.progress, wanted)
     if options.engine == "dask" or options.scheduler:
         from jvpcli.engine.dask import evaluate_dask
 
-        return evaluate_dask(
-            kernel, args, options.scheduler, options.threads, options.memory, options.spool, options.progress
-        )
+        return evaluate_dask(kernel, args, options.scheduler, *how)
     if any(isinstance(a, Rows) for a in args):
         bound = sum(a.nbytes for a in args) * (1 + 2 * len(kernel.results))  # >= stream.in_memory_bytes
         if options.memory is not None or bound > SMALL_WORK:
             from jvpcli.engine.stream import evaluate_rows
 
-            return evaluate_rows(kernel, args, options.threads, options.memory, options.spool, options.progress)
+            return evaluate_rows(kernel, args, *how)
         args = [a.whole() if isinstance(a, Rows) else a for a in args]
     return evaluate(kernel, args, options.threads)
 

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from jvpcli.cli.commands import cli
+from jvpcli.engine import stream
 
 SAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "samples")
 
@@ -71,3 +72,24 @@ def private_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("JVPCLI_CACHE_DIR", str(folder))
     monkeypatch.setattr("jvpcli.api._MEMO", {})
     return folder
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Stream from 256 KiB on, in blocks of 16 KiB of inputs: many blocks on small arrays.
+    Gives the number of blocks of each streamed evaluation, so a test knows it streamed."""
+    monkeypatch.setattr(stream, "STREAM_ABOVE", 1 << 18)
+    monkeypatch.setattr(stream, "INPUT_BYTES", 1 << 14)
+    monkeypatch.setattr(stream, "THREAD_BYTES", 1 << 14)
+    monkeypatch.setattr(stream, "resident", lambda: 0)
+    monkeypatch.setattr("jvpcli.api.SMALL_WORK", 1 << 12)
+    blocks = []
+    prepare = stream.Streamer.prepare
+
+    def counted(self, *args):
+        layout = prepare(self, *args)
+        blocks.append(len(layout.spans))
+        return layout
+
+    monkeypatch.setattr(stream.Streamer, "prepare", counted)
+    return blocks

@@ -4,6 +4,8 @@ Also: the rule table is complete (every op has a rule and both printers), every 
 is exercised here, and the jvp is linear in v.
 """
 
+from itertools import pairwise
+
 import mpmath
 import numpy as np
 import pytest
@@ -383,3 +385,24 @@ def test_trigamma_is_exact_where_torch_is_not():
     result = jvpcli.jvp("digamma(x)", x, np.ones(3))
     exact = [float(mpmath.polygamma(1, v)) for v in x]
     np.testing.assert_allclose(result.jvp, exact, rtol=1e-14)
+
+
+OVER_ROWS = [op for op, entry in entries().items() if entry.over_rows]
+
+
+@pytest.mark.parametrize("op", OVER_ROWS, ids=[op.__name__ for op in OVER_ROWS])
+@pytest.mark.parametrize("axis", [None, 0, (0, 1)])
+def test_a_reduction_over_the_rows_combines_from_blocks_as_its_entry_says(op, axis):
+    """``Entry.over_rows``: the op over axis 0 (or every axis) of the whole is its results on
+    blocks of rows, added up ("sum") or added up weighted by their rows ("mean")."""
+    x = np.random.default_rng(0).standard_normal((10, 3))
+    func = f"x.{op.func_name}(axis={axis!r})"
+    whole = jvpcli.jvp(func, x, x).output
+    edges = [0, 3, 4, 10]
+    how = entries()[op].over_rows
+    parts = [
+        jvpcli.jvp(func, x[lo:hi], x[lo:hi]).output * (hi - lo if how == "mean" else 1) for lo, hi in pairwise(edges)
+    ]
+    combined = sum(parts) / (len(x) if how == "mean" else 1)
+    assert how in ("sum", "mean")
+    np.testing.assert_allclose(combined, whole, rtol=1e-13)

@@ -14,28 +14,6 @@ from jvpcli.arrays.npystream import NpyOut, Spool
 from jvpcli.arrays.rows import Generated, NpyRows
 from jvpcli.arrays.sources import open_npy
 from jvpcli.cli.progress import Bar
-from jvpcli.engine import stream
-
-
-@pytest.fixture
-def small_blocks(monkeypatch):
-    """Stream from 256 KiB on, in blocks of 16 KiB of inputs: many blocks on small arrays.
-    Gives the number of blocks of each streamed evaluation, so a test knows it streamed."""
-    monkeypatch.setattr(stream, "STREAM_ABOVE", 1 << 18)
-    monkeypatch.setattr(stream, "INPUT_BYTES", 1 << 14)
-    monkeypatch.setattr(stream, "THREAD_BYTES", 1 << 14)
-    monkeypatch.setattr(stream, "resident", lambda: 0)
-    monkeypatch.setattr("jvpcli.api.SMALL_WORK", 1 << 12)
-    blocks = []
-    prepare = stream.Streamer.prepare
-
-    def counted(self, *args):
-        layout = prepare(self, *args)
-        blocks.append(len(layout.spans))
-        return layout
-
-    monkeypatch.setattr(stream.Streamer, "prepare", counted)
-    return blocks
 
 
 def _state(seed: int, drawn: int = 0) -> dict:
@@ -202,9 +180,56 @@ def test_a_kernel_that_cannot_stream_runs_in_memory_when_it_fits(tmp_path, run, 
     x = np.random.default_rng(2).random((3000, 4))
     np.save(tmp_path / "x.npy", x)
     os.chdir(tmp_path)
-    result = run("jvp", "x.sum(axis=0)", "x.npy", "-v", "ones", "--format", "json")
+    result = run("jvp", "x.sum(axis=0) * 2", "x.npy", "-v", "ones", "--format", "json")
     assert result.exit_code == 0, result.stderr
-    assert '"jvp": {"shape": [4]' in result.stdout
+    assert '"jvp": {"shape": [4]' in result.stdout and not small_blocks
+
+
+@pytest.mark.parametrize(
+    "func",
+    [
+        "x.sum()",
+        "x.sum(axis=0)",
+        "x.mean()",
+        "(sin(x) * x).mean(axis=0)",
+        "exp(x).sum(axis=(0, 1), keepdims=True)",
+        "lambda x, c: (tanh(x) * c, (x * c).sum(axis=0), c.sum())",
+    ],
+)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_sums_and_means_over_the_rows_stream_as_partial_sums(tmp_path, run, small_blocks, func, dtype):
+    rng = np.random.default_rng(5)
+    x, v, c = rng.standard_normal((5000, 4)).astype(dtype), rng.random((5000, 4)).astype(dtype), rng.random(4)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "v.npy", v)
+    two = "lambda" in func
+    expected = jvpcli.jvp(func, (x, c.astype(dtype)) if two else x, (v, np.zeros(4, dtype)) if two else v)
+    np.save(tmp_path / "c.npy", c.astype(dtype))
+    args = ["x=x.npy", "-v", "x=v.npy"] + (["c=c.npy", "-v", "c=zeros"] if two else [])
+    os.chdir(tmp_path)
+    result = run("jvp", func, *args, "-o", "out.npz")
+    assert result.exit_code == 0, result.stderr
+    assert small_blocks and small_blocks[0] > 3
+    outs = expected.output if isinstance(expected.output, tuple) else (expected.output,)
+    jvps = expected.jvp if isinstance(expected.jvp, tuple) else (expected.jvp,)
+    keys = ["output", "jvp"] if not two else [f"{k}_{i}" for k in ("output", "jvp") for i in range(len(outs))]
+    rtol = 1e-12 if dtype == "float64" else 1e-5
+    with np.load(tmp_path / "out.npz") as got:
+        for key, want in zip(keys, [*outs, *jvps]):
+            assert got[key].shape == want.shape and got[key].dtype == want.dtype, key
+            np.testing.assert_allclose(got[key], want, rtol=rtol, atol=rtol)
+
+
+def test_a_streamed_sum_reports_its_non_finite_values_once(tmp_path, run, small_blocks):
+    x = np.ones((3000, 4))
+    x[1500, 2] = 0.0
+    np.save(tmp_path / "x.npy", x)
+    os.chdir(tmp_path)
+    result = run("jvp", "log(x).sum(axis=0)", "x.npy", "-v", "ones", "-o", "r.npz")
+    assert result.exit_code == 0 and small_blocks and small_blocks[0] > 3
+    assert "output has 1 non-finite value(s)" in result.stderr and "jvp has 1 " in result.stderr
+    with np.load(tmp_path / "r.npz") as got:
+        np.testing.assert_array_equal(got["output"], [0.0, 0.0, -np.inf, 0.0])
 
 
 def test_memory_sizes_are_read_with_units(run):

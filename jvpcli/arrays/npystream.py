@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -63,14 +64,38 @@ class NpyOut:
 
     def spec(self) -> tuple:
         """Plain data from which ``from_spec`` opens this file again (a dask worker's view)."""
-        return (self.path, self.shape, self.dtype.str)
+        return ("npy", self.path, self.shape, self.dtype.str)
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_fd": None}
 
 
-def from_spec(spec: tuple) -> NpyOut:
-    path, shape, dtype = spec
+class Out(Protocol):
+    """A result being filled by rows: a ``.npy`` file here, or an array of a zarr group."""
+
+    def write(self, lo: int, block: np.ndarray) -> None: ...
+
+    def close(self) -> None: ...
+
+    def spec(self) -> tuple: ...
+
+
+class Spooler(Protocol):
+    """Where streamed results go: ``Spool`` (``.npy`` files) or ``zarrout.ZarrSpool``."""
+
+    def create(self, shape: tuple[int, ...], dtype: np.dtype, rows: int = 0) -> Out: ...
+
+    def finish(self, out: Any) -> Any: ...
+
+
+def from_spec(spec: tuple) -> Out:
+    """The result ``spec`` describes (``NpyOut.spec`` or ``zarrout.ZarrOut.spec``), opened to write."""
+    kind, path, shape, dtype, *rest = spec
+    if kind == "zarr":
+        from jvpcli.arrays.zarrout import ZarrOut
+
+        (rows,) = rest
+        return ZarrOut(path, tuple(shape), np.dtype(dtype), rows, create=False)
     return NpyOut(path, tuple(shape), np.dtype(dtype), create=False)
 
 
@@ -99,9 +124,10 @@ class Spool:
         self.keep = keep
         self.paths: list[str] = []
 
-    def create(self, shape: tuple[int, ...], dtype: np.dtype) -> NpyOut:
+    def create(self, shape: tuple[int, ...], dtype: np.dtype, rows: int = 0) -> NpyOut:
         """A result file named as ``sinks`` names its temporaries: if this process is killed,
-        the next run that writes in the folder removes it."""
+        the next run that writes in the folder removes it. (``rows``, the blocks' size, is
+        for spools that chunk.)"""
         import tempfile  # here, not at start-up: most calls stream nothing
 
         from jvpcli.arrays import sinks

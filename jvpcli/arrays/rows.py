@@ -153,10 +153,12 @@ class NpyRows(Rows):
         if "://" in self.path:
             fp = self._remote_file()
             fp.seek(offset)
-            data = fp.read(len(buf))
-            if len(data) != len(buf):
-                raise OSError(f"'{self.path}' ended early")
-            buf[:] = data
+            done = 0
+            while done < len(buf):  # only these bytes are asked of the filesystem
+                got = fp.readinto(buf[done:])
+                if not got:
+                    raise OSError(f"'{self.path}' ended early")
+                done += got
             return
         if self._fd is None:
             self._fd = os.open(self.path, os.O_RDONLY)

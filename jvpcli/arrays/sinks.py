@@ -20,7 +20,7 @@ Groups = Mapping[str, Sequence[np.ndarray]]
 Texts = Mapping[str, Sequence[str]]
 
 FORMATS = ("table", "json", "npy", "npz")
-EXTENSIONS = {".json": "json", ".npy": "npy", ".npz": "npz"}
+EXTENSIONS = {".json": "json", ".npy": "npy", ".npz": "npz", ".zarr": "zarr"}
 
 
 def _number(x: Any) -> Any:
@@ -80,7 +80,8 @@ def _json_texts(value: Any) -> Any:
     return [_json_texts(v) for v in value] if isinstance(value, tuple) else value
 
 
-def _named(groups: Groups, is_tuple: bool) -> dict[str, np.ndarray]:
+def named(groups: Groups, is_tuple: bool) -> dict[str, np.ndarray]:
+    """The arrays by the names an ``.npz`` file (and a zarr group) gives them."""
     return {(f"{key}_{i}" if is_tuple else key): a for key, arrays in groups.items() for i, a in enumerate(arrays)}
 
 
@@ -92,7 +93,7 @@ def write_npz(fp: BinaryIO, groups: Groups, is_tuple: bool) -> None:
     from jvpcli.arrays.npystream import copy_npy
 
     with zipfile.ZipFile(fp, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
-        for name, a in _named(groups, is_tuple).items():
+        for name, a in named(groups, is_tuple).items():
             with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
                 copy_npy(member, a)
 
@@ -215,8 +216,14 @@ def remove_debris(folder: str) -> None:
         if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
             continue
         with contextlib.suppress(OSError):
-            if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_uid == os.geteuid():
+            if entry.stat(follow_symlinks=False).st_uid != os.geteuid():
+                continue
+            if entry.is_file(follow_symlinks=False):
                 os.unlink(entry.path)
+            elif entry.is_dir(follow_symlinks=False):  # a zarr group being written (arrays.zarrout)
+                import shutil
+
+                shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def _alive(pid: int) -> bool:

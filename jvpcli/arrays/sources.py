@@ -19,7 +19,7 @@ import numpy as np
 
 from jvpcli.arrays import limits, npy
 from jvpcli.arrays.rows import ArrayRows, Generated, NpyRows, Rows, skip
-from jvpcli.errors import SourceError, UsageError
+from jvpcli.errors import MissingDependencyError, SourceError, UsageError
 
 #: .npy files (and uncompressed .npz members) from this size are mapped, not read
 MMAP_BYTES = NpyRows.MAP_FROM
@@ -251,12 +251,45 @@ def _check_size(nbytes: int, limit: int, where: str, what: str = "holds") -> Non
 
 def open_npy(path: str) -> NpyRows:
     """A ``.npy`` file as rows: only its header is read here, by jvpcli's own parser, and checked
-    against the file's size (rows are read, or the whole file mapped, when asked for)."""
+    against the file's size (rows are read, or the whole file mapped, when asked for). A URL
+    (``s3://...``, ``memory://...``) is opened through fsspec, and its rows read at their
+    offsets, block by block."""
+    if "://" in path:
+        return _open_npy_url(path)
     where = f"'{path}'"
     with _open(path) as fp:
         header = npy.read_header(fp.read, where)
         _check_follows(header, os.fstat(fp.fileno()).st_size - header.offset, where)
         return NpyRows(path, header.offset, header.shape, header.dtype, header.fortran)
+
+
+#: the package behind each fsspec URL (and jvpcli's extra that brings fsspec itself)
+URL_INSTALL = "pip install 'jvpcli[dask]'"
+
+
+def _open_npy_url(url: str) -> NpyRows:
+    where = f"'{url}'"
+    try:
+        import fsspec.core
+    except ImportError:
+        raise MissingDependencyError(f"{where}: URLs are read through fsspec: {URL_INSTALL}") from None
+    protocol = url.split("://", 1)[0]
+    try:
+        fs, path = fsspec.core.url_to_fs(url)
+    except ImportError as exc:  # fsspec knows the protocol, its package is missing: "Install s3fs to access S3"
+        raise MissingDependencyError(f"{where}: the {protocol}:// filesystem needs a package: {exc}") from None
+    except ValueError as exc:
+        raise SourceError(f"cannot read {where}: {exc}") from None
+    try:
+        with fs.open(path, "rb") as fp:
+            header = npy.read_header(fp.read, where)
+        size = fs.size(path)
+    except (OSError, ValueError) as exc:  # FileNotFoundError, a refused connection, a bad bucket name
+        raise SourceError(f"cannot read {where}: {exc}") from None
+    _check_follows(header, size - header.offset, where)
+    if header.fortran and len(header.shape) > 1:
+        raise SourceError(f"{where} is in Fortran order: its rows are not contiguous; read it from a local file")
+    return NpyRows(url, header.offset, header.shape, header.dtype, header.fortran)
 
 
 def _check_follows(header: npy.Header, have: int, where: str) -> None:

@@ -42,7 +42,13 @@ def _settings(opt: spec.Opt) -> dict[str, Any]:
 def _type(opt: spec.Opt) -> Any:
     if opt.type == "choice":
         return click.Choice(opt.choices)
-    types = {"text": None, "int": int, "count": click.IntRange(min=1), "file": click.Path(dir_okay=False)}
+    types = {
+        "text": None,
+        "int": int,
+        "count": click.IntRange(min=1),
+        # an output: a zarr group is a folder, so an existing one may be written over
+        "out": click.Path(),
+    }
     return Size() if opt.type == "size" else types[opt.type]
 
 

@@ -71,7 +71,7 @@ def _command(
             help="Report only these arrays.",
         ),
         click.option(
-            "-o", "out_path", type=click.Path(dir_okay=False), default=None, help="Write to a file, atomically."
+            "-o", "out_path", type=click.Path(), default=None, help="Write to a file (or .zarr group), atomically."
         ),
         click.option("--check", "check_too", is_flag=True, help="Also compare with central differences (stderr)."),
         *own,

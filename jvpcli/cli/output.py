@@ -35,6 +35,9 @@ def emit(result: JvpResult, fmt: str, only: str | None, out_path: str | None, sp
         with streams.writing():
             print_tables(sys.stdout, groups, is_tuple, graph, sys.stdout.isatty())
         return
+    if fmt == "zarr":
+        _publish(sinks.named(groups, is_tuple), out_path, spool)
+        return
     arrays = [a for group in groups.values() for a in group]
     if fmt == "npy" and out_path is not None and len(arrays) != 1:
         raise UsageError(
@@ -89,11 +92,27 @@ def emit_nested(
     if fmt == "npy" and out_path is not None and count != 1:
         names = "|".join(values)
         raise UsageError(f"-o {out_path} holds one array, but there are {count}: use --only {names} or a .npz file")
+    if fmt == "zarr":
+        _publish({key: a for name, v in chosen.items() for key, a in sinks.flat(name, v)}, out_path)
+        return
     data = sinks.encode_nested(fmt, chosen, graph)
     if out_path is not None:
         sinks.write_atomic(out_path, data)
     else:
         sinks.write_stream(sys.stdout.buffer, data)
+
+
+def _publish(arrays: Mapping[str, Any], out_path: str | None, spool: Any = None) -> None:
+    """The arrays as the zarr group ``out_path``, through ``spool`` when it is the group's
+    (``arrays.zarrout.ZarrSpool``: its streamed arrays are renamed into the group)."""
+    from jvpcli.arrays.zarrout import ZarrSpool
+
+    assert out_path is not None  # zarr is only ever chosen by -o PATH.zarr
+    if isinstance(spool, ZarrSpool):
+        spool.publish(arrays)
+        return
+    with ZarrSpool(out_path) as own:
+        own.publish(arrays)
 
 
 def _write_files(fp: BinaryIO, fmt: str, groups: sinks.Groups, is_tuple: bool) -> None:

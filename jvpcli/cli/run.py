@@ -131,7 +131,6 @@ def jvp(
 ) -> None:
     """``jvpcli jvp``: the output and jvp at the point, written in the chosen format; with
     ``batch``, B tangents at once."""
-    from jvpcli.arrays.npystream import Spool
     from jvpcli.cli.progress import bar_for
 
     fmt = output_format(fmt, out_path)
@@ -144,9 +143,11 @@ def jvp(
         return
     program, point = request.load(lazy=not check_too)
     bar = bar_for(sys.stderr, request.quiet)
-    with Spool(os.path.dirname(os.path.abspath(out_path)) if out_path else None) as spool:
+    with _spool(fmt, out_path) as spool:
         try:
-            options = request.options(create_graph=create_graph, strict=strict, spool=spool, progress=bar)
+            options = request.options(
+                create_graph=create_graph, strict=strict, spool=spool, progress=bar, only=None if check_too else only
+            )
             result = jvp_at(program, point, options)
         finally:
             if bar is not None:
@@ -156,6 +157,18 @@ def jvp(
         from jvpcli.cli.study import verdict
 
         verdict(program, point, request, result, sys.stderr)
+
+
+def _spool(fmt: str, out_path: str | None) -> Any:
+    """Where streamed results are written: a zarr group for ``-o PATH.zarr``, else ``.npy``
+    files beside ``-o``'s destination (else in the temporary folder)."""
+    if fmt == "zarr" and out_path is not None:
+        from jvpcli.arrays.zarrout import ZarrSpool
+
+        return ZarrSpool(out_path)
+    from jvpcli.arrays.npystream import Spool
+
+    return Spool(os.path.dirname(os.path.abspath(out_path)) if out_path else None)
 
 
 def output_format(fmt: str | None, out_path: str | None) -> str:
@@ -172,4 +185,8 @@ def output_format(fmt: str | None, out_path: str | None) -> str:
         raise UsageError(f"-o {out_path}: the extension must be one of {', '.join(EXTENSIONS)}")
     if fmt is not None and fmt != EXTENSIONS[ext]:
         raise UsageError(f"--format {fmt} does not match -o {out_path}")
+    if EXTENSIONS[ext] == "zarr":
+        from jvpcli.arrays.zarrout import zarr
+
+        zarr()  # without zarr installed: the usage error before anything is read
     return EXTENSIONS[ext]

@@ -10,15 +10,15 @@ parses it, so help and every usage error stay click's own.
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Sequence
 from typing import Any
 
 
 class Opt:
     """One option. ``kind``: ``flag``, ``many`` (repeatable) or ``one``; ``type``: ``text``,
-    ``choice`` (of ``choices``), ``int``, ``count`` (an int >= 1), ``file`` (not a folder) or
-    ``size`` (bytes, ``size``). A plain class: a NamedTuple costs ~0.3 ms to define."""
+    ``choice`` (of ``choices``), ``int``, ``count`` (an int >= 1), ``out`` (a path to write:
+    a file, or a zarr group's folder) or ``size`` (bytes, ``size``). A plain class: a
+    NamedTuple costs ~0.3 ms to define."""
 
     __slots__ = ("choices", "decls", "default", "dest", "envvar", "help", "kind", "metavar", "show_default", "type")
 
@@ -135,7 +135,12 @@ JVP = (
         choices=("table", "json", "npy", "npz"),
     ),
     Opt(("--only",), "only", "Report only these arrays.", type="choice", choices=("output", "jvp")),
-    Opt(("-o",), "out_path", "Write to a file (.json, .npy, .npz) instead of stdout, atomically.", type="file"),
+    Opt(
+        ("-o",),
+        "out_path",
+        "Write to a file (.json, .npy, .npz) or a zarr group (.zarr) instead of stdout, atomically.",
+        type="out",
+    ),
     Opt(
         ("--check",),
         "check_too",
@@ -230,12 +235,8 @@ def _convert(opt: Opt, value: str) -> Any:
         return None if opt.type == "count" and number < 1 else number
     if opt.type == "size":
         return size(value)
-    if opt.type == "file":  # click.Path(dir_okay=False): an existing path must be a readable non-folder
-        try:
-            st = os.stat(value)
-        except OSError:
-            return value
-        return None if stat.S_ISDIR(st.st_mode) or not os.access(value, os.R_OK) else value
+    if opt.type == "out":  # click.Path(): an existing path (a file or a zarr group's folder) must be readable
+        return value if not os.path.exists(value) or os.access(value, os.R_OK) else None
     return value
 
 

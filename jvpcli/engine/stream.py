@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from jvpcli.arrays.npystream import NpyOut, Spool
+from jvpcli.arrays.npystream import Out, Spool, Spooler
 from jvpcli.arrays.rows import ArrayRows, Rows
 from jvpcli.engine import memory
 from jvpcli.engine.evaluate import evaluate, finished, warn_non_finite
@@ -110,13 +110,15 @@ def evaluate_rows(
     args: Sequence[Rows | np.ndarray],
     threads: int | None = None,
     budget: int | None = None,
-    spool: Spool | None = None,
+    spool: Spooler | None = None,
     progress: Progress | None = None,
-) -> list[np.ndarray]:
+    wanted: Sequence[bool] | None = None,
+) -> list[np.ndarray | None]:
     """``evaluate`` on rows: in memory where that is small or cannot be helped, else streamed.
 
     Streamed results are ``.npy`` files of ``spool`` (an anonymous one by default), mapped
-    read-only.
+    read-only. ``wanted`` says which results are needed (default: all): a streamed result
+    that is not is computed but never written, and comes back as ``None``.
     """
     from jvpcli.engine.blocked import default_threads
 
@@ -126,20 +128,26 @@ def evaluate_rows(
     limit, budget = budget or default_memory(), budget or STREAM_ABOVE
     need = in_memory_bytes(rows, len(kernel.results))
     workers = threads or default_threads()
-    layout = plan(rows, budget, workers) if kernel.row_wise and need > budget else None
+    layout = plan(rows, budget, workers) if streams(kernel) and need > budget else None
     if layout is None:
         if need > limit:
             reason = (
                 f"'{kernel.row_breaker}' mixes the rows of axis 0"
-                if not kernel.row_wise
+                if not streams(kernel)
                 else ("its arrays do not split into rows of axis 0")
             )
             raise ComputeError(
                 f"FUNC cannot be streamed ({reason}) and in memory it would need about {_size(need)}, "
                 f"more than the memory budget of {_size(limit)} (--memory)"
             )
-        return evaluate(kernel, [a.whole() for a in rows], threads)
-    return Streamer(kernel, rows, workers, budget, threads).run(spool or Spool(keep=False), progress)
+        return list(evaluate(kernel, [a.whole() for a in rows], threads))
+    streamer = Streamer(kernel, rows, layout, threads, wanted)
+    return streamer.run(spool or Spool(keep=False), progress, budget, workers)
+
+
+def streams(kernel: Kernel) -> bool:
+    """Blocks of rows make the kernel's results: each is row-wise, or a sum or mean over the rows."""
+    return kernel.row_wise or bool(kernel.row_reductions)
 
 
 class Layout(NamedTuple):
@@ -156,13 +164,22 @@ class Layout(NamedTuple):
 class Streamer:
     """One streamed evaluation: probe the results' layout, then read, compute and write blocks."""
 
-    def __init__(self, kernel: Kernel, args: Sequence[Rows], workers: int, budget: int, threads: int | None) -> None:
+    def __init__(
+        self,
+        kernel: Kernel,
+        args: Sequence[Rows],
+        first: Plan,
+        threads: int | None,
+        wanted: Sequence[bool] | None = None,
+    ) -> None:
         self.kernel, self.args, self.threads = kernel, list(args), threads
-        first = plan(args, budget, workers)
-        assert first is not None
+        self.wanted = list(wanted) if wanted is not None else [True] * len(kernel.results)
         self.n, self.split = first.n, first.split
         self.wholes = [None if s else a.whole() for a, s in zip(args, self.split)]
-        self.budget, self.workers = budget, workers
+        # how each result combines from blocks: "sum", "mean", or "" (written by rows, or
+        # the same on every block: a reduction of arrays that are not split)
+        reductions = kernel.row_reductions or (("", ()),) * len(kernel.results)
+        self.combine = [how if any(self.split[i] for i in used) else "" for how, used in reductions]
 
     def call(self, blocks: Sequence[np.ndarray | None]) -> tuple[list[np.ndarray], list[int]]:
         """The kernel's finished results on one block of rows, and their non-finite counts."""
@@ -175,60 +192,124 @@ class Streamer:
             for k, (a, s) in enumerate(zip(self.args, self.split))
         ]
 
-    def prepare(self, workers: int | None = None) -> Layout:
+    def prepare(self, budget: int, workers: int) -> Layout:
         """Two probes of 1 and 2 rows (a result follows the rows when its length does), then
-        the blocks, sized for ``workers`` threads (default: this process's)."""
+        the blocks, sized for ``workers`` threads within ``budget``."""
         one, first_bad = self.call(self.read(0, 1))
         two, _ = self.call(self.read(1, 3))
-        follows = [a.ndim > 0 and b.ndim > 0 and len(a) == 1 and len(b) == 2 for a, b in zip(one, two)]
+        follows = [
+            a.ndim > 0 and b.ndim > 0 and len(a) == 1 and len(b) == 2 and not c
+            for a, b, c in zip(one, two, self.combine)
+        ]
         row_bytes = sum(a[:1].nbytes for a, f in zip(one, follows) if f)
-        layout = plan(self.args, self.budget, workers or self.workers, row_bytes)
+        layout = plan(self.args, budget, workers, row_bytes)
         if layout is None:  # pragma: no cover - the first plan had room for inputs; results fit RESULT_BYTES
             raise ComputeError("no block of rows fits the memory budget (--memory)")
         edges = [*range(0, self.n, layout.rows), self.n]
         return Layout(one, follows, first_bad, layout.rows, list(itertools.pairwise(edges)))
 
-    def files(self, layout: Layout, spool: Spool) -> list[NpyOut | None]:
-        """A ``.npy`` file for each result that follows the rows."""
+    def files(self, layout: Layout, spool: Spooler) -> list[Out | None]:
+        """A file (or array of a zarr group) for each wanted result that follows the rows."""
         return [
-            spool.create((self.n, *a.shape[1:]), a.dtype) if f else None for a, f in zip(layout.probe, layout.follows)
+            spool.create((self.n, *a.shape[1:]), a.dtype, layout.rows) if f and w else None
+            for a, f, w in zip(layout.probe, layout.follows, self.wanted)
         ]
 
     def finish(
-        self, layout: Layout, outs: Sequence[NpyOut | None], bad: Sequence[int], spool: Spool
-    ) -> list[np.ndarray]:
-        """The results, mapped from their files; one warning per result with non-finite values."""
-        counts = [b if f else c for b, c, f in zip(bad, layout.first_bad, layout.follows)]
+        self,
+        layout: Layout,
+        outs: Sequence[Out | None],
+        bad: Sequence[int],
+        sums: Sequence[np.ndarray | None],
+        spool: Spooler,
+    ) -> list[np.ndarray | None]:
+        """The results: mapped from their files (``None`` for one not wanted), combined from
+        the blocks' sums, or the probe's; one warning per result with non-finite values."""
+        results: list[np.ndarray | None] = []
+        counts = []
+        for k, (out, value, follows, total) in enumerate(zip(outs, layout.probe, layout.follows, sums)):
+            if total is not None:
+                value = np.asarray(total / self.n if self.combine[k] == "mean" else total, value.dtype)
+                counts.append(int(value.size - np.count_nonzero(np.isfinite(value))))
+            else:
+                counts.append(bad[k] if follows else layout.first_bad[k])
+            results.append(spool.finish(out) if out is not None else None if follows else value)
         warn_non_finite(self.kernel, counts)
-        return [spool.finish(out) if out is not None else value for out, value in zip(outs, layout.probe)]
+        return results
 
-    def run(self, spool: Spool, progress: Progress | None) -> list[np.ndarray]:
-        layout = self.prepare()
-        outs, spans = self.files(layout, spool), layout.spans
-        buffers = [self._buffers(layout.rows) for _ in range(2)]
+    def run(self, spool: Spooler, progress: Progress | None, budget: int, workers: int) -> list[np.ndarray | None]:
+        layout = self.prepare(budget, workers)
+        outs = self.files(layout, spool)
         total = sum(a.nbytes for a, s in zip(self.args, self.split) if s)
-        bad = [0] * len(outs)
-        from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(1, thread_name_prefix="jvpcli-read") as reader:
+        def step(k: int, hi: int) -> None:
+            if progress is not None:
+                progress(k + 1, len(layout.spans), total * hi // self.n, total)
+
+        bad, sums = self.blocks(layout.spans, outs, layout.rows, step)
+        return self.finish(layout, outs, bad, sums, spool)
+
+    def blocks(
+        self,
+        spans: Sequence[tuple[int, int]],
+        outs: Sequence[Out | None],
+        rows: int,
+        step: Callable[[int, int], None] | None = None,
+    ) -> tuple[list[int], list[np.ndarray | None]]:
+        """Each block of ``spans`` read (the next one while this one is computed), computed,
+        and written (while the next one is computed); the results' non-finite counts, and
+        the sums of the results that combine (``None`` for the others)."""
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        buffers = [self._buffers(rows) for _ in range(2)]
+        bad = [0] * len(outs)
+        sums: list[np.ndarray | None] = [None] * len(outs)
+        reader = ThreadPoolExecutor(1, thread_name_prefix="jvpcli-read")
+        writer = ThreadPoolExecutor(1, thread_name_prefix="jvpcli-write")
+        behind: Future | None = None
+        try:
             ahead = reader.submit(self.read, *spans[0], buffers[0])
             for k, (lo, hi) in enumerate(spans):
                 blocks = ahead.result()
                 if k + 1 < len(spans):
                     ahead = reader.submit(self.read, *spans[k + 1], buffers[(k + 1) % 2])
                 values, counts = self.call(blocks)
-                for out, value in zip(outs, values):
-                    if out is not None:
-                        out.write(lo, value)
+                del blocks
+                if behind is not None:
+                    behind.result()
+                behind = writer.submit(_write, outs, lo, values)
                 bad = [b + c for b, c in zip(bad, counts)]
-                del values, blocks
-                if progress is not None:
-                    progress(k + 1, len(spans), total * hi // self.n, total)
-        return self.finish(layout, outs, bad, spool)
+                for k, how in enumerate(self.combine):
+                    if how:
+                        sums[k] = _added(sums[k], values[k], hi - lo if how == "mean" else 1)
+                if step is not None:
+                    step(k, hi)
+            behind.result()  # type: ignore[union-attr]
+        finally:
+            reader.shutdown(cancel_futures=True)
+            writer.shutdown()
+        return bad, sums
 
     def _buffers(self, rows: int) -> list[np.ndarray | None]:
         """One block of each split argument, reused for every block (no page faults)."""
         return [np.empty((rows, *a.shape[1:]), a.dtype) if s else None for a, s in zip(self.args, self.split)]
+
+
+def _added(total: np.ndarray | None, part: np.ndarray, weight: int) -> np.ndarray:
+    """``total + weight * part``, in double precision whatever the part's."""
+    part = np.asarray(part, np.result_type(part.dtype, np.float64)) * weight
+    return part if total is None else total + part
+
+
+def add_sums(a: Sequence[np.ndarray | None], b: Sequence[np.ndarray | None]) -> list[np.ndarray | None]:
+    """Two runs' sums (``Streamer.blocks``), result by result."""
+    return [x if y is None else y if x is None else x + y for x, y in zip(a, b)]
+
+
+def _write(outs: Sequence[Out | None], lo: int, values: Sequence[np.ndarray]) -> None:
+    for out, value in zip(outs, values):
+        if out is not None:
+            out.write(lo, value)
 
 
 def _size(n: int) -> str:

@@ -26,7 +26,7 @@ from _operator import _compare_digest as compare_digest  # what hmac.compare_dig
 
 SECRET = "secret"
 #: the kernels' calling convention and helpers: a change misses every kernel of the old ones
-FORMAT = 7
+FORMAT = 8
 
 
 def default_folder() -> str:

@@ -19,7 +19,7 @@ from jvpcli.lang.parse import Program
 from jvpcli.symbolic import batching, dag, derive, reverse
 from jvpcli.symbolic.ops import ArrayOp, value_args
 from jvpcli.symbolic.printing import func_text
-from jvpcli.symbolic.shapes import reduces, row_breaker
+from jvpcli.symbolic.shapes import reduces, row_breaker, row_reductions
 
 MAX_GRAPH_NODES = 100_000
 
@@ -192,6 +192,7 @@ def kernel_of(
         )
     args = [*d.inputs, *extras, *d.constants]
     breaker = row_breaker(exprs)
+    reductions = row_reductions(exprs) if breaker is not None else None
     code = batching.batched(exprs, extras) if batched else exprs
     return Kernel(
         mode=mode,
@@ -209,6 +210,9 @@ def kernel_of(
         graph=tuple(map(func_text, exprs)) if create_graph else None,
         row_breaker=_short(func_text(breaker)) if breaker is not None else "",
         notes=d.notes,
+        row_reductions=tuple((how, tuple(i for i, a in enumerate(args) if a in used)) for how, used in reductions)
+        if reductions is not None
+        else (),
     )
 
 

@@ -64,6 +64,10 @@ class Kernel(NamedTuple):
     row_breaker: str = ""
     #: what stderr says once per call: a disputed spelling read without a hint of its library
     notes: tuple[str, ...] = ()
+    #: where the kernel is not row-wise but each result is either row-wise or a reduction over
+    #: the rows of row-wise work: per result, "" or how blocks combine ("sum", "mean"), and the
+    #: arguments (by position) of what it reduces; () otherwise
+    row_reductions: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return self._asdict()
@@ -76,4 +80,5 @@ class Kernel(NamedTuple):
         )
         fields["depends"] = tuple(tuple(d) for d in fields["depends"])
         fields["elementwise"] = tuple(tuple(d) for d in fields["elementwise"])
+        fields["row_reductions"] = tuple((how, tuple(used)) for how, used in fields.get("row_reductions", ()))
         return cls(**fields)

@@ -63,6 +63,9 @@ class Entry(NamedTuple):
     takes_out: bool = False
     #: its name in FUNC's language, where that is not sympy's (``Abs`` is ``abs``)
     func_name: str | None = None
+    #: over axis 0 (or every axis), how its results on blocks of rows make the whole one:
+    #: "sum" (added up) or "mean" (added up, each weighted by its rows); None: they do not
+    over_rows: str | None = None
     #: how an op that is not elementwise acts on a batch (``batch_rules.py``); elementwise
     #: ops need none: their batched operands are lifted to the others' rank
     batch: BatchRule | None = None
@@ -594,8 +597,8 @@ RULES: dict[type, Rule | Entry] = {
     sp.conjugate: Entry(_conj, lambda node, ct, lin, c: [sp.conjugate(ct)], func_name="conj", torch="linear"),
     sp.arg: Entry(_angle, func_name="angle"),
     # ---- reductions --------------------------------------------------------------
-    o.ArraySum: Entry(linear, _t_sum, by_axis=True, takes_out=True, batch=b.reduction),
-    o.ArrayMean: Entry(linear, _t_sum, by_axis=True, takes_out=True, batch=b.reduction),
+    o.ArraySum: Entry(linear, _t_sum, by_axis=True, takes_out=True, batch=b.reduction, over_rows="sum"),
+    o.ArrayMean: Entry(linear, _t_sum, by_axis=True, takes_out=True, batch=b.reduction, over_rows="mean"),
     o.ArrayProd: Entry(
         weighted_sum(lambda x, axis: o.ArrayProdExcept.make(x, axis=axis)),
         by_axis=True,

@@ -64,6 +64,31 @@ def row_breaker(exprs: Iterable[sp.Basic]) -> sp.Basic | None:
     return None
 
 
+#: ops whose results on blocks of rows combine into the whole one, and how (``Entry.over_rows``)
+OVER_ROWS = {op: entry.over_rows for op, entry in entries().items() if entry.over_rows}
+
+
+def row_reductions(exprs: Iterable[sp.Basic]) -> tuple[tuple[str, frozenset], ...] | None:
+    """Per expression, ``("", {})`` where it treats the rows of axis 0 apart, or how it
+    combines from blocks of rows (``"sum"``, ``"mean"``) and the symbols of what it reduces,
+    where it is such a reduction over axis 0 (or every axis) of work that treats rows apart;
+    ``None`` where some expression is neither: then blocks of rows cannot make the results."""
+    out: list[tuple[str, frozenset]] = []
+    for e in exprs:
+        if row_breaker([e]) is None:
+            out.append(("", frozenset()))
+            continue
+        how = OVER_ROWS.get(type(e))
+        if how is None:
+            return None
+        axis = e.param("axis")
+        (inner,) = e.arrays
+        if not (axis is None or 0 in (axis if isinstance(axis, tuple) else (axis,))) or row_breaker([inner]):
+            return None
+        out.append((how, frozenset(inner.free_symbols)))
+    return tuple(out)
+
+
 def keep_leaves(
     expr: sp.Expr, expected: Iterable[sp.Basic], renamed: Mapping[sp.Symbol, sp.Symbol] | None = None
 ) -> sp.Expr:
