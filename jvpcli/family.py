@@ -302,15 +302,22 @@ def jacobian_at(
     n_in, n_out = fwd.n_in, len(fwd.kernel.results) // 2
     if options.strict:
         fwd.strict().outputs()
-    outputs = fwd.run([np.zeros_like(x) for x in xs])[:n_out]
+    along: dict[int, list[np.ndarray]] = {}
+
+    def ones_in(j: int) -> list[np.ndarray]:
+        """The results along ones in input ``j`` (the others zero), once per input."""
+        if j not in along:
+            along[j] = fwd.run([np.ones_like(z) if f == j else np.zeros_like(z) for f, z in enumerate(xs)])
+        return along[j]
+
+    outputs = ones_in(0)[:n_out]  # they do not depend on the tangents: this run serves a diagonal too
     if options.strict:
         fwd.strict().jacobian([out.size for out in outputs], options.create_graph)
     blocks: list[list[np.ndarray | None]] = [[None] * n_in for _ in outputs]
     for i, out in enumerate(outputs):
         for j, x in enumerate(xs):
             if out.shape == x.shape and n_in + j in fwd.kernel.elementwise[n_out + i]:
-                ones = [np.ones_like(x) if f == j else np.zeros_like(z) for f, z in enumerate(xs)]
-                diag = fwd.run(ones)[n_out + i]
+                diag = ones_in(j)[n_out + i]
                 full = np.zeros((out.size, x.size), np.result_type(diag))
                 full[np.arange(x.size), np.arange(x.size)] = diag.reshape(-1)
                 blocks[i][j] = full.reshape(out.shape + x.shape)

@@ -74,7 +74,10 @@ def _bmm(x: np.ndarray, fx: bool, y: np.ndarray, fy: bool) -> np.ndarray:
     if fy and not fx and x.ndim == 2 and y.ndim == 3 and y.shape[-1] == 1:  # A @ v for B vectors v: V @ A^T
         return np.matmul(y[..., 0], x.T)[..., None]
     rank = max(x.ndim - fx, y.ndim - fy)
-    return np.matmul(_ranked(x, rank) if fx else x, _ranked(y, rank) if fy else y)
+    x, y = (_ranked(x, rank) if fx else x), (_ranked(y, rank) if fy else y)
+    if x.shape[-1] == 1 == y.shape[-2]:  # outer products (a vector's transpose): one broadcast multiply, not B GEMMs
+        return x * y
+    return np.matmul(x, y)
 
 
 def matmul(fn: Fn, flags: Flags, a: Any, b: Any) -> np.ndarray:
