@@ -36,7 +36,19 @@ def test_threads_limit_blas_inside_the_kernel_only():
 @pytest.mark.parametrize("load, free", [(0.1, 2), (0.7, 1), (1.4, 1), (5.0, 1)])
 def test_free_cores_follow_the_load_average(load, free, monkeypatch):
     monkeypatch.setattr(blas.os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(blas, "own_load", lambda: 0.0)
     assert blas.free_cores(2) == free
+
+
+@pytest.mark.parametrize(("alive", "cpu", "own"), [(0.3, 0.3, 0.005), (120.0, 120.0, 0.865), (120.0, 12.0, 0.0865)])
+def test_a_process_busy_for_minutes_is_its_own_part_of_the_load(alive, cpu, own, monkeypatch):
+    """A benchmark that has kept one core busy for two minutes sees load 1.0 and both cores
+    free; a fresh command's own part is nothing."""
+    monkeypatch.setattr(blas.time, "monotonic", lambda: blas._STARTED + alive)
+    monkeypatch.setattr(blas.time, "process_time", lambda: cpu)
+    assert blas.own_load() == pytest.approx(own, rel=0.01)
+    monkeypatch.setattr(blas.os, "getloadavg", lambda: (1.0, 1.0, 1.0))
+    assert blas.free_cores(2) == (2 if own > 0.5 else 1)
 
 
 def test_an_idle_machine_keeps_every_blas_thread(monkeypatch):

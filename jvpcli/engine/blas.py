@@ -12,14 +12,19 @@ import and inspect the loaded libraries) is never imported.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+import time
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-#: what in a kernel's source calls BLAS or LAPACK
-CALLS = ("numpy.matmul", "numpy.dot", "numpy.linalg", "numpy.tensordot", "_rt.contract_t")
+#: what in a kernel's source calls BLAS or LAPACK (``_bt.``: batched kernels' helpers)
+CALLS = (
+    *("numpy.matmul", "numpy.dot", "numpy.linalg", "numpy.tensordot", "_rt.contract_t"),
+    *("_bt.matmul", "_bt.dot", "_bt.contract_t"),
+)
 #: elements in all below which the choice of BLAS threads does not matter (OpenBLAS runs one)
 SMALL = 1 << 16
 
@@ -42,9 +47,22 @@ def limit(source: str, args: Sequence[Any], threads: int | None, cores: int) -> 
 
 
 def free_cores(cores: int) -> int:
-    """Cores not kept busy by other work, by the 1-minute load average; at least one."""
+    """Cores not kept busy by other work, by the 1-minute load average less this process's
+    own part of it; at least one."""
     try:
         load = os.getloadavg()[0]
     except OSError:  # pragma: no cover - platforms without a load average
         return cores
-    return max(1, min(cores, round(cores - load)))
+    return max(1, min(cores, round(cores - max(0.0, load - own_load()))))
+
+
+_STARTED = time.monotonic()
+
+
+def own_load() -> float:
+    """This process's part of the 1-minute load average (an exponential average): its share of
+    a core since it started, weighted by how much of the average that time fills. A short
+    command adds nearly nothing; a process busy for minutes (a benchmark, a notebook) about
+    its threads' share, which would otherwise count as other work and halve BLAS's threads."""
+    alive = max(time.monotonic() - _STARTED, 1e-3)
+    return time.process_time() / alive * (1 - math.exp(-alive / 60))
