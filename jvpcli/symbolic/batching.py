@@ -27,7 +27,7 @@ def batched(exprs: Sequence[sp.Expr], extras: Iterable[sp.Symbol]) -> list[sp.Ex
     new: dict[sp.Basic, sp.Basic] = {}
     for node in dag.nodes(exprs):
         if not node.args or not any(a in moving for a in node.args):
-            new[node] = _rebuilt(node, [new[a] for a in node.args]) if node.args else node
+            new[node] = dag.rebuilt(node, [new[a] for a in node.args])
             continue
         moving.add(node)
         args = [new[a] for a in node.args]
@@ -38,7 +38,7 @@ def batched(exprs: Sequence[sp.Expr], extras: Iterable[sp.Symbol]) -> list[sp.Ex
             flags = tuple(a in moving for a in node.arrays)
             new[node] = rule(node.func(*args), flags)
         else:
-            new[node] = _rebuilt(node, _lifted(node, args, moving))
+            new[node] = dag.rebuilt(node, _lifted(node, args, moving))
     return [new[e] for e in exprs]
 
 
@@ -55,13 +55,3 @@ def _lifted(node: sp.Basic, args: list[sp.Basic], moving: set[sp.Basic]) -> list
             flags = Static(tuple(node.args[j] in moving for j in others))
             out[i] = BatchLift(args[i], *(args[j] for j in others), flags)
     return out
-
-
-def _rebuilt(node: sp.Basic, args: list[sp.Basic]) -> sp.Basic:
-    """``node`` on new arguments, unevaluated (as ``dag.rename`` rebuilds)."""
-    if all(a is b for a, b in zip(args, node.args)):
-        return node
-    try:
-        return node.func(*args, evaluate=False)
-    except TypeError:  # a class without the flag
-        return node.func(*args)

@@ -59,12 +59,16 @@ def rename(exprs: Iterable[sp.Basic], mapping: Mapping[sp.Symbol, sp.Symbol]) ->
     for node in _postorder(exprs):
         if node in mapping:
             new[node] = mapping[node]
-        elif node.args and any(new[a] is not a for a in node.args):
-            args = [new[a] for a in node.args]
-            try:
-                new[node] = node.func(*args, evaluate=False)
-            except TypeError:  # a class without the flag
-                new[node] = node.func(*args)
         else:
-            new[node] = node
+            new[node] = rebuilt(node, [new[a] for a in node.args])
     return [new[e] for e in exprs]
+
+
+def rebuilt(node: sp.Basic, args: list[sp.Basic]) -> sp.Basic:
+    """``node`` on new arguments, unevaluated (``node`` itself where none changed)."""
+    if all(a is b for a, b in zip(args, node.args)):
+        return node
+    try:
+        return node.func(*args, evaluate=False)
+    except TypeError:  # a class without the flag
+        return node.func(*args)
